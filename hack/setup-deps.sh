@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every system package cte-operator needs to build, test and run locally (Debian 12).
+# Idempotent: when everything is present it only runs dpkg queries and returns in well under a
+# second. Run as root (or with sudo available); CI and the development machines run as root.
+set -euo pipefail
+
+# prometheus-cpp is not packaged for Debian 12 (bookworm); the metrics layer writes the text
+# exposition format itself. The `prometheus` package brings promtool for the metrics tests.
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git curl jq ca-certificates
+  clang-format clang-tidy
+  libcpprest-dev libboost-dev libssl-dev
+  libyaml-cpp-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev
+  libsqlite3-dev libre2-dev
+  prometheus
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+# kubectl v1.32 ships with the development machines; Debian's kubernetes-client is the fallback.
+if ! command -v kubectl >/dev/null 2>&1; then
+  missing+=(kubernetes-client)
+fi
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup-deps: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup-deps: done" >&2

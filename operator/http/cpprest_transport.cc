@@ -1,0 +1,199 @@
+#include "operator/http/cpprest_transport.h"
+
+#include <cpprest/http_client.h>
+
+#include <boost/asio/ssl.hpp>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <vector>
+
+namespace cte::http {
+namespace {
+
+namespace client = web::http::client;
+
+std::string Env(const char* a, const char* b) {
+  if (const char* v = std::getenv(a); v && *v) return v;
+  if (const char* v = std::getenv(b); v && *v) return v;
+  return "";
+}
+
+// Splits an absolute URL into the base (scheme://authority) and the rest (path?query).
+bool SplitUrl(const std::string& url, std::string& base, std::string& rest, std::string& host) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  size_t slash = url.find('/', scheme + 3);
+  base = url.substr(0, slash);
+  rest = slash == std::string::npos ? "/" : url.substr(slash);
+  std::string authority = url.substr(scheme + 3, (slash == std::string::npos ? url.size() : slash) - scheme - 3);
+  if (!authority.empty() && authority[0] == '[') {
+    host = authority.substr(1, authority.find(']') - 1);
+  } else {
+    host = authority.substr(0, authority.rfind(':') == std::string::npos ? authority.size()
+                                                                          : authority.rfind(':'));
+  }
+  return true;
+}
+
+Status ClassifyException(const std::exception& e) {
+  if (const auto* he = dynamic_cast<const web::http::http_exception*>(&e)) {
+    if (he->error_code() == std::errc::timed_out) {
+      return Status(StatusCode::kDeadlineExceeded, std::string("request timed out: ") + e.what());
+    }
+    return UnavailableError(std::string("transport error: ") + e.what());
+  }
+  if (dynamic_cast<const pplx::task_canceled*>(&e)) {
+    return Status(StatusCode::kDeadlineExceeded, "request cancelled");
+  }
+  return UnavailableError(std::string("transport error: ") + e.what());
+}
+
+class CpprestTransport : public HttpTransport {
+ public:
+  explicit CpprestTransport(TransportOptions options) : options_(std::move(options)) {}
+
+  StatusOr<ClientResponse> Send(const ClientRequest& request) override {
+    try {
+      std::string rest;
+      auto http_client = ClientFor(request, rest);
+      if (!http_client) return InvalidArgumentError("not an absolute URL: " + request.url);
+      auto response = http_client->request(BuildRequest(request, rest)).get();
+      ClientResponse out = Head(response);
+      auto bytes = response.extract_vector().get();
+      out.body.assign(bytes.begin(), bytes.end());
+      return out;
+    } catch (const std::exception& e) {
+      return ClassifyException(e);
+    }
+  }
+
+  Status Stream(const ClientRequest& request, CancelToken& cancel,
+                const std::function<void(const ClientResponse& head)>& on_head,
+                const std::function<bool(std::string_view data)>& on_data) override {
+    pplx::cancellation_token_source cts;
+    cancel.OnCancel([cts]() mutable { cts.cancel(); });
+    try {
+      std::string rest;
+      auto http_client = ClientFor(request, rest);
+      if (!http_client) return InvalidArgumentError("not an absolute URL: " + request.url);
+      auto response = http_client->request(BuildRequest(request, rest), cts.get_token()).get();
+      on_head(Head(response));
+      auto buffer = response.body().streambuf();
+      std::vector<uint8_t> chunk(64 * 1024);
+      while (!cancel.cancelled()) {
+        // Read what is there, or block for one byte when nothing is: getn waits for the full
+        // count on a producer/consumer buffer, so never ask for more than is available.
+        size_t want = std::clamp<size_t>(static_cast<size_t>(std::max<std::streamsize>(buffer.in_avail(), 1)), 1,
+                                         chunk.size());
+        size_t got = buffer.getn(chunk.data(), want).get();
+        if (got == 0) break;  // end of body
+        if (!on_data(std::string_view(reinterpret_cast<const char*>(chunk.data()), got))) {
+          cts.cancel();
+          break;
+        }
+      }
+      cancel.OnCancel(nullptr);
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      cancel.OnCancel(nullptr);
+      if (cancel.cancelled()) return Status::Ok();
+      return ClassifyException(e);
+    }
+  }
+
+ private:
+  std::shared_ptr<client::http_client> ClientFor(const ClientRequest& request, std::string& rest) {
+    std::string base, host;
+    if (!SplitUrl(request.url, base, rest, host)) return nullptr;
+    auto timeout = request.timeout.count() > 0 ? request.timeout : std::chrono::hours(24);
+    std::string key = base + "|" + std::to_string(timeout.count());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = clients_[key];
+    if (!slot) {
+      client::http_client_config config;
+      config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+      config.set_validate_certificates(!options_.tls.insecure_skip_verify);
+      if (!options_.proxy_url.empty() && !HostBypassesProxy(host, options_.no_proxy)) {
+        config.set_proxy(web::web_proxy(web::uri(options_.proxy_url)));
+      }
+      TlsOptions tls = options_.tls;
+      config.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+        if (!tls.ca_bundle_pem.empty()) {
+          ctx.add_certificate_authority(boost::asio::buffer(tls.ca_bundle_pem));
+        } else {
+          ctx.set_default_verify_paths();
+        }
+        if (!tls.client_cert_pem.empty()) {
+          ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
+          ctx.use_private_key(boost::asio::buffer(tls.client_key_pem), boost::asio::ssl::context::pem);
+        }
+      });
+      slot = std::make_shared<client::http_client>(web::uri(base), config);
+    }
+    return slot;
+  }
+
+  static web::http::http_request BuildRequest(const ClientRequest& request, const std::string& rest) {
+    web::http::http_request req(request.method);
+    req.set_request_uri(web::uri(rest));
+    std::string content_type;
+    for (const auto& [k, v] : request.headers) {
+      if (!CaseInsensitiveLess{}(k, "Content-Type") && !CaseInsensitiveLess{}("Content-Type", k)) {
+        content_type = v;  // the header name equals Content-Type, ignoring case
+        continue;
+      }
+      req.headers().add(k, v);
+    }
+    if (!request.body.empty() || !content_type.empty()) {
+      req.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
+      req.headers().set_content_type(content_type.empty() ? "application/octet-stream" : content_type);
+    }
+    return req;
+  }
+
+  static ClientResponse Head(const web::http::http_response& response) {
+    ClientResponse out;
+    out.status = response.status_code();
+    for (const auto& [k, v] : response.headers()) out.headers[k] = v;
+    return out;
+  }
+
+  TransportOptions options_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<client::http_client>> clients_;
+};
+
+}  // namespace
+
+TransportOptions ProxyFromEnvironment(TransportOptions base) {
+  base.proxy_url = Env("HTTPS_PROXY", "https_proxy");
+  base.no_proxy = Env("NO_PROXY", "no_proxy");
+  return base;
+}
+
+bool HostBypassesProxy(const std::string& host, const std::string& no_proxy) {
+  size_t start = 0;
+  while (start <= no_proxy.size()) {
+    size_t comma = no_proxy.find(',', start);
+    if (comma == std::string::npos) comma = no_proxy.size();
+    std::string entry = no_proxy.substr(start, comma - start);
+    entry.erase(0, entry.find_first_not_of(' '));
+    entry.erase(entry.find_last_not_of(' ') + 1);
+    start = comma + 1;
+    if (entry.empty()) continue;
+    if (entry == "*" || entry == host) return true;
+    std::string suffix = entry[0] == '.' ? entry : "." + entry;
+    if (host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::unique_ptr<HttpTransport> NewCpprestTransport(TransportOptions options) {
+  return std::make_unique<CpprestTransport>(std::move(options));
+}
+
+}  // namespace cte::http

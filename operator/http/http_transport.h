@@ -1,0 +1,89 @@
+// The one client-side HTTP seam. The Kubernetes client and the Netskope tenant client build
+// requests as values and hand them to an HttpTransport; tests pass a fake. The production
+// implementation (cpprest_transport.h) is the only place cpprestsdk is used on the client side, so
+// its heavy headers stay out of everything else.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "operator/core/status.h"
+#include "operator/http/http_types.h"
+
+namespace cte::http {
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string url;  // absolute: scheme://host:port/path?query (already percent-encoded)
+  Headers headers;
+  std::string body;
+  // Whole-request deadline for Send; for Stream, the longest silence tolerated between bytes
+  // (zero: no limit; the caller's watchdog decides).
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+};
+
+struct ClientResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+
+  std::string Header(std::string_view name) const {
+    auto it = headers.find(std::string(name));
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// Lets a caller stop a Stream from another thread (watch restart, shutdown).
+class CancelToken {
+ public:
+  void Cancel() {
+    cancelled_ = true;
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hook = hook_;
+    }
+    if (hook) hook();
+  }
+  bool cancelled() const { return cancelled_; }
+  // Called by the transport: runs `hook` on Cancel() (at once if already cancelled).
+  void OnCancel(std::function<void()> hook) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hook_ = std::move(hook);
+    }
+    if (cancelled_ && hook_) hook_();
+  }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::function<void()> hook_;
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+
+  // Sends one request and reads the whole response. Thread-safe; blocks the calling thread.
+  // Transport failures (refused, reset, TLS) are Unavailable; a timeout is DeadlineExceeded. Any
+  // HTTP status, including 4xx/5xx, is a successful ClientResponse for the caller to classify.
+  virtual StatusOr<ClientResponse> Send(const ClientRequest& request) = 0;
+
+  // Sends a request and delivers the response body in pieces as they arrive (watches). `on_head`
+  // gets the status and headers first; `on_data` gets each piece and returns false to stop.
+  // Returns when the server ends the body (Ok), on a transport error, or after cancel.Cancel()
+  // (Ok). Both callbacks run on the calling thread, never concurrently, and may not re-enter the
+  // transport for the same request.
+  virtual Status Stream(const ClientRequest& request, CancelToken& cancel,
+                        const std::function<void(const ClientResponse& head)>& on_head,
+                        const std::function<bool(std::string_view data)>& on_data) = 0;
+};
+
+}  // namespace cte::http

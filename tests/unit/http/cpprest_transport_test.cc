@@ -1,0 +1,149 @@
+#include "operator/http/cpprest_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "operator/http/http_server.h"
+
+namespace cte::http {
+namespace {
+
+class CpprestTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Route("POST", "/echo", [](const HttpRequest& req, const PathParams&, ResponseWriter& w) {
+      HttpResponse r = HttpResponse::Json(201, req.body);
+      r.headers["X-Seen-Token"] = req.Header("Netskope-Api-Token");
+      r.headers["X-Seen-Type"] = req.Header("Content-Type");
+      w.Send(r);
+    });
+    server_.Route("GET", "/missing", [](const HttpRequest&, const PathParams&, ResponseWriter& w) {
+      w.Send(HttpResponse::Json(404, R"({"message":"nope"})"));
+    });
+    server_.Route("GET", "/stream", [this](const HttpRequest&, const PathParams&, ResponseWriter& w) {
+      w.StartStream(200, {{"Content-Type", "application/json"}});
+      w.WriteChunk("line-1\n");
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return release_; });
+      w.WriteChunk("line-2\n");
+    });
+    server_.Route("GET", "/endless", [](const HttpRequest&, const PathParams&, ResponseWriter& w) {
+      w.StartStream(200, {});
+      w.WriteChunk("x");
+      while (!w.Closed()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+    server_.Route("GET", "/slow", [this](const HttpRequest&, const PathParams&, ResponseWriter& w) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return release_; });
+      w.Send(HttpResponse::Text(200, "late"));
+    });
+    ASSERT_TRUE(server_.Start("127.0.0.1", 0).ok());
+    base_ = "http://127.0.0.1:" + std::to_string(server_.port());
+  }
+  void TearDown() override {
+    Release();
+    server_.Stop();
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  HttpServer server_;
+  std::string base_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool release_ = false;
+  std::unique_ptr<HttpTransport> transport_ = NewCpprestTransport();
+};
+
+TEST_F(CpprestTransportTest, SendsBodyAndHeadersAndReadsTheResponse) {
+  ClientRequest req;
+  req.method = "POST";
+  req.url = base_ + "/echo";
+  req.headers["Netskope-Api-Token"] = "t0k3n";
+  req.headers["Content-Type"] = "application/json";
+  req.body = R"({"a":1})";
+  auto resp = transport_->Send(req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 201);
+  EXPECT_EQ(resp->body, R"({"a":1})");
+  EXPECT_EQ(resp->Header("x-seen-token"), "t0k3n");
+  EXPECT_EQ(resp->Header("X-Seen-Type"), "application/json");
+}
+
+TEST_F(CpprestTransportTest, HttpErrorsAreResponsesNotTransportFailures) {
+  auto resp = transport_->Send({"GET", base_ + "/missing", {}, "", std::chrono::seconds(5)});
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 404);
+}
+
+TEST_F(CpprestTransportTest, RefusedConnectionIsUnavailable) {
+  HttpServer closed;
+  ASSERT_TRUE(closed.Start("127.0.0.1", 0).ok());
+  int port = closed.port();
+  closed.Stop();
+  auto resp = transport_->Send({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, "",
+                                std::chrono::seconds(5)});
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(resp.status().IsRetryable());
+}
+
+TEST_F(CpprestTransportTest, SlowServerHitsTheDeadline) {
+  auto resp = transport_->Send({"GET", base_ + "/slow", {}, "", std::chrono::milliseconds(200)});
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().code(), StatusCode::kDeadlineExceeded) << resp.status().ToString();
+}
+
+TEST_F(CpprestTransportTest, StreamDeliversDataBeforeTheBodyEnds) {
+  CancelToken cancel;
+  std::string seen;
+  int status = 0;
+  Status s = transport_->Stream(
+      {"GET", base_ + "/stream", {}, "", std::chrono::seconds(10)}, cancel,
+      [&](const ClientResponse& head) { status = head.status; },
+      [&](std::string_view data) {
+        seen.append(data);
+        // The first line arrived while the server is still holding the stream open.
+        if (seen == "line-1\n") Release();
+        return true;
+      });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(seen, "line-1\nline-2\n");
+}
+
+TEST_F(CpprestTransportTest, CancelStopsAnOpenStream) {
+  CancelToken cancel;
+  std::thread canceller;
+  Status s = transport_->Stream(
+      {"GET", base_ + "/endless", {}, "", std::chrono::seconds(10)}, cancel,
+      [](const ClientResponse&) {},
+      [&](std::string_view) {
+        if (!canceller.joinable()) canceller = std::thread([&] { cancel.Cancel(); });
+        return true;
+      });
+  canceller.join();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(cancel.cancelled());
+}
+
+TEST(NoProxyTest, MatchesExactSuffixAndWildcard) {
+  EXPECT_TRUE(HostBypassesProxy("localhost", "localhost,.example.com"));
+  EXPECT_TRUE(HostBypassesProxy("a.example.com", "localhost,.example.com"));
+  EXPECT_TRUE(HostBypassesProxy("a.example.com", "example.com"));
+  EXPECT_FALSE(HostBypassesProxy("example.org", "example.com"));
+  EXPECT_FALSE(HostBypassesProxy("badexample.com", "example.com"));
+  EXPECT_TRUE(HostBypassesProxy("anything", "*"));
+  EXPECT_FALSE(HostBypassesProxy("acme.goskope.com", ""));
+}
+
+}  // namespace
+}  // namespace cte::http
