@@ -675,9 +675,10 @@ void ApiServer::Watch(const ResourceRequest& r, http::ResponseWriter& w) {
         }
       }
     }
-    for (const auto& line : out) {
-      if (!w.WriteChunk(line)) return;
-    }
+    // All pending events in one chunk: one syscall instead of one per event.
+    std::string batch;
+    for (const auto& line : out) batch += line;
+    if (!w.WriteChunk(batch)) return;
     if (expired) return;
   }
 }

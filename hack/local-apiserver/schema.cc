@@ -130,6 +130,10 @@ bool ValidDateTime(const std::string& s) {
   return RE2::FullMatch(s, re);
 }
 
+bool IsTypeMeta(const std::string& key) {
+  return key == "apiVersion" || key == "kind" || key == "metadata";
+}
+
 class Validator {
  public:
   std::vector<FieldError> errors;
@@ -191,6 +195,7 @@ class Validator {
     if (v.is_object()) {
       if (schema.contains("required")) {
         for (const auto& r : schema["required"]) {
+          if (path.empty() && IsTypeMeta(r.get<std::string>())) continue;
           if (!v.contains(r.get<std::string>())) {
             Add("FieldValueRequired", Join(path, r.get<std::string>()), "Required value");
           }
@@ -198,6 +203,8 @@ class Validator {
       }
       if (schema.contains("properties")) {
         for (const auto& [key, prop] : schema["properties"].items()) {
+          // apiVersion, kind and metadata are the server's business, not the schema's.
+          if (path.empty() && IsTypeMeta(key)) continue;
           if (v.contains(key)) Validate(v[key], prop, Join(path, key));
         }
       } else if (schema.contains("additionalProperties") &&
@@ -293,26 +300,7 @@ void ApplyDefaults(nlohmann::json& object, const nlohmann::json& schema) {
 std::vector<FieldError> ValidateAgainstSchema(const nlohmann::json& object,
                                               const nlohmann::json& schema) {
   Validator v;
-  nlohmann::json copy = object;
-  if (copy.is_object()) {
-    copy.erase("metadata");
-    copy.erase("apiVersion");
-    copy.erase("kind");
-  }
-  nlohmann::json root_schema = schema;
-  if (root_schema.is_object() && root_schema.contains("properties")) {
-    root_schema["properties"].erase("metadata");
-    root_schema["properties"].erase("apiVersion");
-    root_schema["properties"].erase("kind");
-  }
-  if (root_schema.is_object() && root_schema.contains("required")) {
-    nlohmann::json req = nlohmann::json::array();
-    for (const auto& r : root_schema["required"]) {
-      if (r != "metadata" && r != "apiVersion" && r != "kind") req.push_back(r);
-    }
-    root_schema["required"] = req;
-  }
-  v.Validate(copy, root_schema, "");
+  v.Validate(object, schema, "");
   return v.errors;
 }
 

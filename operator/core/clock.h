@@ -61,8 +61,8 @@ class RealClock : public Clock {
   void TimerLoop();
 
   std::mutex mu_;
-  std::condition_variable cv_;        // timer thread
-  std::condition_variable waiters_;   // WaitFor callers
+  std::condition_variable cv_;       // timer thread
+  std::condition_variable waiters_;  // WaitFor callers
   std::multimap<MonoTime, std::pair<TimerId, std::function<void()>>> timers_;
   TimerId next_id_ = 1;
   bool stopping_ = false;

@@ -10,10 +10,14 @@ namespace {
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -21,7 +25,8 @@ const char* LevelName(LogLevel l) {
 std::string Timestamp() {
   auto now = std::chrono::system_clock::now();
   auto t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
@@ -43,7 +48,8 @@ StatusOr<LogLevel> ParseLogLevel(std::string_view s) {
   if (s == "info") return LogLevel::kInfo;
   if (s == "warn" || s == "warning") return LogLevel::kWarn;
   if (s == "error") return LogLevel::kError;
-  return InvalidArgumentError("--log-level: \"" + std::string(s) + "\" is not one of debug, info, warn, error");
+  return InvalidArgumentError("--log-level: \"" + std::string(s) +
+                              "\" is not one of debug, info, warn, error");
 }
 
 StatusOr<LogFormat> ParseLogFormat(std::string_view s) {

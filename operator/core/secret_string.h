@@ -3,10 +3,9 @@
 // by accident; code that must send it calls Reveal() at the last moment.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace cte {
 
@@ -17,13 +16,17 @@ class SecretString {
 
   const std::string& Reveal() const { return value_; }
   bool empty() const { return value_.empty(); }
-  friend bool operator==(const SecretString& a, const SecretString& b) { return a.value_ == b.value_; }
+  friend bool operator==(const SecretString& a, const SecretString& b) {
+    return a.value_ == b.value_;
+  }
 
  private:
   std::string value_;
 };
 
 inline void to_json(nlohmann::json& j, const SecretString&) { j = "[redacted]"; }
-inline std::ostream& operator<<(std::ostream& os, const SecretString&) { return os << "[redacted]"; }
+inline std::ostream& operator<<(std::ostream& os, const SecretString&) {
+  return os << "[redacted]";
+}
 
 }  // namespace cte

@@ -27,12 +27,13 @@ bool SplitUrl(const std::string& url, std::string& base, std::string& rest, std:
   size_t slash = url.find('/', scheme + 3);
   base = url.substr(0, slash);
   rest = slash == std::string::npos ? "/" : url.substr(slash);
-  std::string authority = url.substr(scheme + 3, (slash == std::string::npos ? url.size() : slash) - scheme - 3);
+  std::string authority =
+      url.substr(scheme + 3, (slash == std::string::npos ? url.size() : slash) - scheme - 3);
   if (!authority.empty() && authority[0] == '[') {
     host = authority.substr(1, authority.find(']') - 1);
   } else {
-    host = authority.substr(0, authority.rfind(':') == std::string::npos ? authority.size()
-                                                                          : authority.rfind(':'));
+    host = authority.substr(
+        0, authority.rfind(':') == std::string::npos ? authority.size() : authority.rfind(':'));
   }
   return true;
 }
@@ -85,8 +86,8 @@ class CpprestTransport : public HttpTransport {
       while (!cancel.cancelled()) {
         // Read what is there, or block for one byte when nothing is: getn waits for the full
         // count on a producer/consumer buffer, so never ask for more than is available.
-        size_t want = std::clamp<size_t>(static_cast<size_t>(std::max<std::streamsize>(buffer.in_avail(), 1)), 1,
-                                         chunk.size());
+        size_t want = std::clamp<size_t>(
+            static_cast<size_t>(std::max<std::streamsize>(buffer.in_avail(), 1)), 1, chunk.size());
         size_t got = buffer.getn(chunk.data(), want).get();
         if (got == 0) break;  // end of body
         if (!on_data(std::string_view(reinterpret_cast<const char*>(chunk.data()), got))) {
@@ -127,7 +128,8 @@ class CpprestTransport : public HttpTransport {
         }
         if (!tls.client_cert_pem.empty()) {
           ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
-          ctx.use_private_key(boost::asio::buffer(tls.client_key_pem), boost::asio::ssl::context::pem);
+          ctx.use_private_key(boost::asio::buffer(tls.client_key_pem),
+                              boost::asio::ssl::context::pem);
         }
       });
       slot = std::make_shared<client::http_client>(web::uri(base), config);
@@ -135,7 +137,8 @@ class CpprestTransport : public HttpTransport {
     return slot;
   }
 
-  static web::http::http_request BuildRequest(const ClientRequest& request, const std::string& rest) {
+  static web::http::http_request BuildRequest(const ClientRequest& request,
+                                              const std::string& rest) {
     web::http::http_request req(request.method);
     req.set_request_uri(web::uri(rest));
     std::string content_type;
@@ -148,7 +151,8 @@ class CpprestTransport : public HttpTransport {
     }
     if (!request.body.empty() || !content_type.empty()) {
       req.set_body(std::vector<unsigned char>(request.body.begin(), request.body.end()));
-      req.headers().set_content_type(content_type.empty() ? "application/octet-stream" : content_type);
+      req.headers().set_content_type(content_type.empty() ? "application/octet-stream"
+                                                          : content_type);
     }
     return req;
   }
@@ -185,7 +189,8 @@ bool HostBypassesProxy(const std::string& host, const std::string& no_proxy) {
     if (entry.empty()) continue;
     if (entry == "*" || entry == host) return true;
     std::string suffix = entry[0] == '.' ? entry : "." + entry;
-    if (host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (host.size() > suffix.size() &&
+        host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) {
       return true;
     }
   }

@@ -1,0 +1,275 @@
+#include "operator/app/operator_app.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "operator/core/duration.h"
+#include "operator/http/cpprest_transport.h"
+#include "operator/http/http_server.h"
+#include "operator/kube/config.h"
+#include "operator/metrics/build_info.h"
+#include "operator/metrics/controller_runtime_metrics.h"
+#include "operator/metrics/metrics_handler.h"
+#include "operator/metrics/process_collector.h"
+
+namespace cte::app {
+
+StatusOr<std::pair<std::string, int>> ParseBindAddress(const std::string& flag,
+                                                       const std::string& value) {
+  if (value == "0") return std::make_pair(std::string(), -1);
+  size_t colon = value.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgumentError(flag + ": \"" + value + "\" is not HOST:PORT, :PORT or 0");
+  }
+  std::string host = value.substr(0, colon);
+  if (host.empty()) host = "0.0.0.0";
+  char* end = nullptr;
+  long port = std::strtol(value.c_str() + colon + 1, &end, 10);
+  if (colon + 1 == value.size() || *end != '\0' || port < 0 || port > 65535) {
+    return InvalidArgumentError(flag + ": \"" + value + "\" has no valid port");
+  }
+  return std::make_pair(host, static_cast<int>(port));
+}
+
+std::string Usage(const std::string& program) {
+  return "usage: " + program + R"( [flags]
+  --kubeconfig PATH                  kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --leader-elect                     elect a leader on a Lease before reconciling
+  --leader-election-namespace NS     namespace of the Lease (default: the config's namespace)
+  --leader-election-id NAME          name of the Lease (default cte-operator.cte.netskope.io)
+  --metrics-bind-address ADDR        Prometheus /metrics (default :8080; 0 disables)
+  --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 disables)
+  --namespace NS                     watch only this namespace (default: all)
+  --log-format json|text             (default json)
+  --log-level debug|info|warn|error  (default info)
+  --graceful-shutdown-timeout DUR    drain budget on SIGTERM (default 25s)
+  --watch-watchdog DUR               restart a watch silent for this long (default 90s)
+  --workers N                        reconcile workers per controller (default 2)
+)";
+}
+
+StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args) {
+  OperatorFlags f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::string value;
+    bool has_inline = false;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline = true;
+    }
+    auto next = [&]() -> StatusOr<std::string> {
+      if (has_inline) return value;
+      if (i + 1 >= args.size()) return InvalidArgumentError(arg + ": needs a value");
+      return args[++i];
+    };
+    auto take = [&](std::string& out) -> Status {
+      auto v = next();
+      if (!v.ok()) return v.status();
+      out = *v;
+      return Status::Ok();
+    };
+    auto take_duration = [&](Duration& out) -> Status {
+      auto v = next();
+      if (!v.ok()) return v.status();
+      auto d = ParseDuration(*v);
+      if (!d.ok()) return InvalidArgumentError(arg + ": " + d.status().message());
+      out = *d;
+      return Status::Ok();
+    };
+    Status s;
+    if (arg == "--kubeconfig") {
+      s = take(f.kubeconfig);
+    } else if (arg == "--leader-elect") {
+      if (has_inline) {
+        if (value != "true" && value != "false")
+          s = InvalidArgumentError("--leader-elect: must be true or false");
+        f.leader_elect = value == "true";
+      } else {
+        f.leader_elect = true;
+      }
+    } else if (arg == "--leader-election-namespace") {
+      s = take(f.leader_election_namespace);
+    } else if (arg == "--leader-election-id") {
+      s = take(f.leader_election_id);
+    } else if (arg == "--metrics-bind-address") {
+      s = take(f.metrics_bind_address);
+      if (s.ok()) s = ParseBindAddress(arg, f.metrics_bind_address).status();
+    } else if (arg == "--health-probe-bind-address") {
+      s = take(f.health_probe_bind_address);
+      if (s.ok()) s = ParseBindAddress(arg, f.health_probe_bind_address).status();
+    } else if (arg == "--namespace") {
+      s = take(f.namespace_name);
+    } else if (arg == "--log-format") {
+      std::string v;
+      s = take(v);
+      if (s.ok()) {
+        auto parsed = ParseLogFormat(v);
+        if (parsed.ok())
+          f.log_format = *parsed;
+        else
+          s = parsed.status();
+      }
+    } else if (arg == "--log-level") {
+      std::string v;
+      s = take(v);
+      if (s.ok()) {
+        auto parsed = ParseLogLevel(v);
+        if (parsed.ok())
+          f.log_level = *parsed;
+        else
+          s = parsed.status();
+      }
+    } else if (arg == "--graceful-shutdown-timeout") {
+      s = take_duration(f.graceful_shutdown_timeout);
+    } else if (arg == "--watch-watchdog") {
+      s = take_duration(f.watchdog);
+      if (s.ok() && f.watchdog <= Duration::zero())
+        s = InvalidArgumentError("--watch-watchdog: must be positive");
+    } else if (arg == "--workers") {
+      std::string v;
+      s = take(v);
+      if (s.ok()) {
+        char* end = nullptr;
+        long n = std::strtol(v.c_str(), &end, 10);
+        if (*end != '\0' || n < 1 || n > 64) s = InvalidArgumentError("--workers: must be 1 to 64");
+        f.workers = static_cast<int>(n);
+      }
+    } else {
+      s = InvalidArgumentError("unknown flag " + arg);
+    }
+    if (!s.ok()) return s;
+  }
+  return f;
+}
+
+namespace {
+
+std::string Identity() {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  RealRandom r;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "%08x", static_cast<unsigned>(r.Uniform() * 4294967295.0));
+  return std::string(host) + "_" + suffix;
+}
+
+// Adapts the kube client's metrics observer to the registry (rest_client_requests_total).
+Status StartServer(http::HttpServer& server, const std::string& flag, const std::string& address,
+                   const Logger& log, const std::string& what) {
+  auto bind = ParseBindAddress(flag, address);
+  if (!bind.ok()) return bind.status();
+  if (bind->second < 0) return Status::Ok();
+  if (Status s = server.Start(bind->first, bind->second); !s.ok()) {
+    return Status(s.code(), flag + ": " + s.message());
+  }
+  log.Info("serving",
+           {{"server", what}, {"address", bind->first + ":" + std::to_string(server.port())}});
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunOperator(const std::string& program, const std::vector<std::string>& args,
+                const std::function<Status(AppContext&)>& setup) {
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") {
+      std::cout << Usage(program);
+      return 0;
+    }
+  }
+  auto flags = ParseFlags(args);
+  if (!flags.ok()) {
+    std::cerr << program << ": " << flags.status().message() << "\n" << Usage(program);
+    return 2;
+  }
+  // Stop signals are handled by a dedicated thread through sigwait; block them everywhere first.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Logger log(std::make_shared<StderrSink>(), flags->log_level, flags->log_format);
+  auto config = kube::LoadDefault(flags->kubeconfig);
+  if (!config.ok()) {
+    log.Error("cannot load Kubernetes configuration", {{"error", config.status().message()}});
+    return 1;
+  }
+  http::TransportOptions transport_options;
+  transport_options.tls.ca_bundle_pem = config->ca_pem;
+  transport_options.tls.client_cert_pem = config->client_cert_pem;
+  transport_options.tls.client_key_pem = config->client_key_pem;
+  transport_options.tls.insecure_skip_verify = config->insecure_skip_tls_verify;
+  auto transport = http::NewCpprestTransport(transport_options);
+
+  RealClock clock;
+  RealRandom random;
+  metrics::Registry registry;
+  metrics::ControllerRuntimeMetrics runtime_metrics(registry);
+  registry.AddCollector(std::make_unique<metrics::ProcessCollector>());
+  metrics::RegisterBuildInfo(registry);
+
+  kube::ClientOptions client_options;
+  client_options.user_agent = program;
+  kube::KubeClient client(*config, *transport, clock, random, &runtime_metrics.RestClient(),
+                          client_options);
+
+  kube::ManagerOptions manager_options;
+  manager_options.namespace_name = flags->namespace_name;
+  manager_options.drain_budget = flags->graceful_shutdown_timeout;
+  manager_options.informer_defaults.watchdog = flags->watchdog;
+  manager_options.leader_elect = flags->leader_elect;
+  manager_options.leader_election.lease_name = flags->leader_election_id;
+  manager_options.leader_election.lease_namespace = flags->leader_election_namespace.empty()
+                                                        ? config->default_namespace
+                                                        : flags->leader_election_namespace;
+  manager_options.leader_election.identity = Identity();
+  kube::Manager manager(client, clock, random, log, &runtime_metrics, manager_options);
+
+  AppContext ctx{clock, random, log, client, manager, registry, *flags};
+  if (Status s = setup(ctx); !s.ok()) {
+    log.Error("setup failed", {{"error", s.message()}});
+    return 1;
+  }
+
+  http::HttpServer metrics_server, probe_server;
+  metrics::InstallMetricsHandler(metrics_server, registry);
+  manager.InstallProbes(probe_server);
+  if (Status s = StartServer(metrics_server, "--metrics-bind-address", flags->metrics_bind_address,
+                             log, "metrics");
+      !s.ok()) {
+    log.Error("cannot serve metrics", {{"error", s.message()}});
+    return 1;
+  }
+  if (Status s = StartServer(probe_server, "--health-probe-bind-address",
+                             flags->health_probe_bind_address, log, "probes");
+      !s.ok()) {
+    log.Error("cannot serve probes", {{"error", s.message()}});
+    return 1;
+  }
+
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log.Info("signal received; stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    manager.Stop();
+    // A second signal ends the process at once.
+    sigwait(&signals, &sig);
+    std::_Exit(1);
+  });
+  signal_thread.detach();
+
+  int code = manager.Run();
+  probe_server.Stop();
+  metrics_server.Stop();
+  if (code == 1) std::_Exit(1);  // lost the lease: exit without running destructors that drain
+  return code;
+}
+
+}  // namespace cte::app

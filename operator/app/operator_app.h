@@ -1,0 +1,60 @@
+// The process shell shared by cte-operator and the runtime's test operator: flags with
+// controller-runtime's names, logging, Kubernetes config, the metrics and probe servers, the
+// manager with leader election, and signal handling. A binary supplies only its controllers.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "operator/core/clock.h"
+#include "operator/core/log.h"
+#include "operator/core/random.h"
+#include "operator/core/status.h"
+#include "operator/kube/client.h"
+#include "operator/kube/manager.h"
+#include "operator/metrics/registry.h"
+
+namespace cte::app {
+
+struct OperatorFlags {
+  std::string kubeconfig;
+  bool leader_elect = false;
+  std::string leader_election_namespace;  // default: the kubeconfig/in-cluster namespace
+  std::string leader_election_id = "cte-operator.cte.netskope.io";
+  std::string metrics_bind_address = ":8080";       // "0" disables
+  std::string health_probe_bind_address = ":8081";  // "0" disables
+  std::string namespace_name;                       // empty: all namespaces
+  LogFormat log_format = LogFormat::kJson;
+  LogLevel log_level = LogLevel::kInfo;
+  Duration graceful_shutdown_timeout = std::chrono::seconds(25);
+  Duration watchdog = std::chrono::seconds(90);
+  int workers = 2;
+};
+
+// Parses argv (both `--flag value` and `--flag=value`). Errors name the flag and the reason.
+StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args);
+std::string Usage(const std::string& program);
+
+// A bind address as controller-runtime spells it: ":8080" (all interfaces), "127.0.0.1:0",
+// or "0" (disabled: returns port -1).
+StatusOr<std::pair<std::string, int>> ParseBindAddress(const std::string& flag,
+                                                       const std::string& value);
+
+// What a binary's setup function gets to register its informers and controllers.
+struct AppContext {
+  Clock& clock;
+  Random& random;
+  Logger log;
+  kube::KubeClient& client;
+  kube::Manager& manager;
+  metrics::Registry& registry;
+  const OperatorFlags& flags;
+};
+
+// Runs the operator until SIGTERM/SIGINT (exit 0 after draining and releasing the lease) or loss
+// of leadership (exit 1). Returns the process exit code.
+int RunOperator(const std::string& program, const std::vector<std::string>& args,
+                const std::function<Status(AppContext&)>& setup);
+
+}  // namespace cte::app

@@ -1,0 +1,374 @@
+#include "operator/kube/informer.h"
+
+namespace cte::kube {
+
+using nlohmann::json;
+
+Informer::Informer(KubeClient& client, GroupVersionResource resource, Clock& clock, Random& random,
+                   Logger logger, InformerOptions options)
+    : client_(client),
+      resource_(std::move(resource)),
+      clock_(clock),
+      random_(random),
+      log_(logger.With("informer", resource_.String())),
+      options_(std::move(options)) {}
+
+Informer::~Informer() { Stop(); }
+
+void Informer::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_activity_ = clock_.Now();
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Informer::Stop() {
+  if (stopping_.exchange(true)) {
+    if (thread_.joinable()) thread_.join();
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_watch_) active_watch_->Cancel();
+  }
+  clock_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Informer::WaitForSync(Duration timeout) {
+  return clock_.WaitFor(timeout, [this] { return synced_.load() || stopping_.load(); }) && synced_;
+}
+
+bool Informer::IsStale() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return synced_ && clock_.Now() - last_activity_ > options_.watchdog;
+}
+
+std::string Informer::resource_version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rv_;
+}
+
+void Informer::Touch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_activity_ = clock_.Now();
+}
+
+void Informer::SetResourceVersion(const std::string& rv) {
+  if (rv.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  rv_ = rv;
+}
+
+namespace {
+
+// resourceVersions are opaque strings, but every API server we talk to uses etcd revisions;
+// compare numerically when both parse, and treat anything else as "not newer".
+bool NewerThan(const std::string& a, const std::string& b) {
+  char* end_a = nullptr;
+  char* end_b = nullptr;
+  unsigned long long x = std::strtoull(a.c_str(), &end_a, 10);
+  unsigned long long y = std::strtoull(b.c_str(), &end_b, 10);
+  if (a.empty() || b.empty() || *end_a != '\0' || *end_b != '\0') return false;
+  return x > y;
+}
+
+}  // namespace
+
+void Informer::ExpectOwnStatusWrite(const std::string& key, const json& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_own_[key] = status;
+}
+
+void Informer::CancelOwnWrite(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_own_.erase(key);
+}
+
+void Informer::ApplyOwnWrite(const json& object) {
+  auto stripped = std::make_shared<const json>(StripForCache(object));
+  std::string key = ObjectKey(*stripped);
+  std::string rv = stripped->value("/metadata/resourceVersion"_json_pointer, std::string());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // If the echo already went by, pending_own_ no longer holds the key: nothing to swallow.
+    if (pending_own_.erase(key) > 0) own_writes_[key] = rv;
+    ObjectPtr cached = cache_.Get(key);
+    std::string cached_rv =
+        cached ? cached->value("/metadata/resourceVersion"_json_pointer, std::string()) : "";
+    // Never move the cache backwards past an event the watch already delivered.
+    if (cached && !NewerThan(rv, cached_rv)) return;
+    cache_.Put(stripped);
+  }
+}
+
+void Informer::WaitBackoff(Backoff& backoff) {
+  MonoTime now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (last_failure_ != MonoTime{} && now - last_failure_ > options_.backoff_reset_after)
+      backoff.Reset();
+    last_failure_ = now;
+  }
+  Duration wait = backoff.Next();
+  log_.Debug("backing off", {{"seconds", std::chrono::duration<double>(wait).count()}});
+  clock_.WaitFor(wait, [this] { return stopping_.load(); });
+}
+
+void Informer::Run() {
+  Backoff backoff(options_.backoff, random_);
+  while (!stopping_) {
+    if (state_ == State::kEmpty) {
+      Status s = ListAndReplace();
+      if (stopping_) break;
+      if (!s.ok()) {
+        log_.Warn("list failed", {{"error", s.ToString()}});
+        WaitBackoff(backoff);
+        continue;
+      }
+      state_ = State::kWatching;
+    }
+    Status s = WatchOnce();
+    if (stopping_) break;
+    if (s.code() == StatusCode::kGone) {
+      log_.Info("watch expired (410), relisting", {{"resourceVersion", resource_version()}});
+      state_ = State::kEmpty;
+      continue;
+    }
+    if (!s.ok()) {
+      log_.Warn("watch failed", {{"error", s.ToString()}});
+      WaitBackoff(backoff);
+    }
+  }
+}
+
+Status Informer::ListAndReplace() {
+  ++lists_;
+  std::map<std::string, ObjectPtr> fresh;
+  std::string continue_token, list_rv;
+  for (;;) {
+    ListOptions o;
+    o.limit = options_.page_size;
+    o.continue_token = continue_token;
+    o.label_selector = options_.label_selector;
+    auto page = client_.Do(ListRequest(resource_, options_.namespace_name, o));
+    if (!page.ok()) {
+      // An expired continue token: start the list again from the beginning.
+      if (page.status().code() == StatusCode::kGone && !continue_token.empty()) {
+        continue_token.clear();
+        fresh.clear();
+        continue;
+      }
+      return page.status();
+    }
+    for (auto& item : (*page)["items"]) {
+      // List items carry no apiVersion/kind; add them so handlers see complete objects.
+      item["apiVersion"] = resource_.ApiVersion();
+      if (!resource_.kind.empty()) item["kind"] = resource_.kind;
+      auto obj = std::make_shared<const json>(StripForCache(std::move(item)));
+      fresh[ObjectKey(*obj)] = obj;
+    }
+    list_rv = page->value("/metadata/resourceVersion"_json_pointer, std::string());
+    continue_token = page->value("/metadata/continue"_json_pointer, std::string());
+    if (continue_token.empty()) break;
+    if (stopping_) return Status::Ok();
+  }
+  // Diff against the cache so handlers hear about adds, changes and deletions while we were away.
+  std::vector<std::pair<ObjectPtr, ObjectPtr>> updated;
+  std::vector<ObjectPtr> added, deleted;
+  for (const auto& old : cache_.List()) {
+    if (!fresh.count(ObjectKey(*old))) deleted.push_back(old);
+  }
+  for (const auto& [key, obj] : fresh) {
+    ObjectPtr old = cache_.Get(key);
+    if (!old) {
+      added.push_back(obj);
+    } else if (old->value("/metadata/resourceVersion"_json_pointer, std::string()) !=
+               obj->value("/metadata/resourceVersion"_json_pointer, std::string())) {
+      updated.emplace_back(old, obj);
+    }
+  }
+  const bool first = !synced_;
+  cache_.Replace(std::move(fresh));
+  SetResourceVersion(list_rv);
+  Touch();
+  for (const auto& obj : deleted) {
+    for (auto* h : handlers_) h->OnDelete(obj);
+  }
+  for (const auto& obj : added) {
+    for (auto* h : handlers_) h->OnAdd(obj, true);
+  }
+  for (const auto& [old, obj] : updated) {
+    for (auto* h : handlers_) h->OnUpdate(old, obj, true);
+  }
+  // Synced means the handlers have seen the initial state too (client-go's HasSynced).
+  synced_ = true;
+  clock_.Notify();
+  log_.Info(
+      first ? "synced" : "relisted",
+      {{"objects", cache_.Size()}, {"resourceVersion", list_rv}, {"deleted", deleted.size()}});
+  return Status::Ok();
+}
+
+Status Informer::WatchOnce() {
+  ++watch_starts_;
+  WatchOptions o;
+  o.resource_version = resource_version();
+  o.allow_bookmarks = true;
+  o.label_selector = options_.label_selector;
+  double span =
+      std::chrono::duration<double>(options_.max_watch_timeout - options_.min_watch_timeout)
+          .count();
+  o.timeout_seconds = static_cast<int64_t>(
+      std::chrono::duration<double>(options_.min_watch_timeout).count() + span * random_.Uniform());
+
+  // Shared with the watchdog timer, which may still be running when this function returns.
+  struct WatchdogState {
+    std::mutex mu;
+    bool done = false;
+    bool fired = false;
+    TimerId timer = 0;
+    http::CancelToken cancel;
+  };
+  auto wd = std::make_shared<WatchdogState>();
+  http::CancelToken& cancel = wd->cancel;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_watch_ = &cancel;
+    last_activity_ = clock_.Now();
+  }
+  if (stopping_) cancel.Cancel();
+  // The watchdog re-arms itself for `last activity + watchdog` and cancels the stream when that
+  // moment passes with nothing heard.
+  auto check = std::make_shared<std::function<void()>>();
+  std::weak_ptr<std::function<void()>> weak_check = check;
+  *check = [this, wd, weak_check] {
+    std::lock_guard<std::mutex> tl(wd->mu);
+    if (wd->done) return;
+    MonoTime last;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last = last_activity_;
+    }
+    MonoTime now = clock_.Now();
+    if (now - last >= options_.watchdog) {
+      wd->fired = true;
+      wd->cancel.Cancel();
+      return;
+    }
+    if (auto self = weak_check.lock()) {
+      wd->timer = clock_.Schedule(last + options_.watchdog - now, [self] { (*self)(); });
+    }
+  };
+  {
+    std::lock_guard<std::mutex> tl(wd->mu);
+    wd->timer = clock_.Schedule(options_.watchdog, [check] { (*check)(); });
+  }
+
+  bool gone = false;
+  Status error_event;
+  Status s = client_.Watch(
+      WatchRequest(resource_, options_.namespace_name, o), cancel, [&](const WatchEvent& ev) {
+        Touch();
+        ++watch_events_;
+        if (ev.type == "ERROR") {
+          int code = ev.object.value("code", 0);
+          if (code == 410) {
+            gone = true;
+          } else {
+            error_event = UnavailableError("watch error event: " + ev.object.value("message", ""));
+          }
+          return false;
+        }
+        HandleEvent(ev);
+        return !stopping_;
+      });
+  bool watchdog_fired;
+  {
+    std::lock_guard<std::mutex> tl(wd->mu);
+    wd->done = true;
+    clock_.Cancel(wd->timer);
+    watchdog_fired = wd->fired;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_watch_ = nullptr;
+  }
+  if (watchdog_fired) {
+    ++watchdog_restarts_;
+    log_.Warn("watch was silent past the watchdog; restarting",
+              {{"resourceVersion", resource_version()},
+               {"watchdogSeconds", std::chrono::duration<double>(options_.watchdog).count()}});
+    return Status::Ok();
+  }
+  if (gone || s.code() == StatusCode::kGone)
+    return Status(StatusCode::kGone, "resource version expired");
+  if (!error_event.ok()) return error_event;
+  return s;
+}
+
+void Informer::HandleEvent(const WatchEvent& ev) {
+  std::string rv = ev.object.value("/metadata/resourceVersion"_json_pointer, std::string());
+  if (ev.type == "BOOKMARK") {
+    SetResourceVersion(rv);
+    return;
+  }
+  json object = ev.object;
+  if (!object.contains("apiVersion")) object["apiVersion"] = resource_.ApiVersion();
+  auto obj = std::make_shared<const json>(StripForCache(std::move(object)));
+  std::string key = ObjectKey(*obj);
+  bool own_echo = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = own_writes_.find(key);
+    if (it != own_writes_.end()) {
+      own_echo = ev.type == "MODIFIED" && it->second == rv;
+      if (own_echo || ev.type == "DELETED") own_writes_.erase(it);
+    }
+    // The echo overtook the HTTP answer: recognise it by content (our status, nothing else
+    // changed since the cached object).
+    auto pending = pending_own_.find(key);
+    if (!own_echo && pending != pending_own_.end() && ev.type == "MODIFIED") {
+      ObjectPtr cached = cache_.Get(key);
+      if (cached && obj->value("status", json::object()) == pending->second) {
+        json a = *obj, b = *cached;
+        for (json* o : {&a, &b}) {
+          o->erase("status");
+          (*o)["metadata"].erase("resourceVersion");
+        }
+        if (a == b) {
+          own_echo = true;
+          pending_own_.erase(pending);
+        }
+      }
+    }
+  }
+  if (ev.type == "ADDED" || ev.type == "MODIFIED") {
+    ObjectPtr old;
+    {
+      // Under mu_ so ApplyOwnWrite's compare-and-put cannot interleave with this write.
+      std::lock_guard<std::mutex> lock(mu_);
+      old = cache_.Put(obj);
+    }
+    if (!own_echo) {
+      for (auto* h : handlers_) {
+        if (old) {
+          h->OnUpdate(old, obj, false);
+        } else {
+          h->OnAdd(obj, false);
+        }
+      }
+    }
+  } else if (ev.type == "DELETED") {
+    ObjectPtr old;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      old = cache_.Remove(key);
+    }
+    for (auto* h : handlers_) h->OnDelete(old ? old : obj);
+  }
+  SetResourceVersion(rv);
+}
+
+}  // namespace cte::kube

@@ -1,0 +1,196 @@
+#include "operator/kube/object_helpers.h"
+
+#include <ctime>
+
+namespace cte::kube {
+
+using nlohmann::json;
+
+namespace {
+
+const GroupVersionResource kEvents{"events.k8s.io", "v1", "events", true, "Event"};
+
+std::string MicroTime(WallTime t) {
+  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
+  std::time_t tt = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%06lldZ", buf, static_cast<long long>(micros));
+  return out;
+}
+
+std::string Name(const json& o) { return o.value("/metadata/name"_json_pointer, std::string()); }
+std::string Namespace(const json& o) {
+  return o.value("/metadata/namespace"_json_pointer, std::string());
+}
+
+}  // namespace
+
+std::string FormatTime(WallTime t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+const json* FindCondition(const json& conditions, const std::string& type) {
+  if (!conditions.is_array()) return nullptr;
+  for (const auto& c : conditions) {
+    if (c.is_object() && c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+bool SetCondition(json& conditions, const Condition& condition, WallTime now) {
+  if (!conditions.is_array()) conditions = json::array();
+  json desired = {{"type", condition.type},
+                  {"status", condition.status},
+                  {"reason", condition.reason},
+                  {"message", condition.message},
+                  {"observedGeneration", condition.observed_generation}};
+  for (auto& c : conditions) {
+    if (!c.is_object() || c.value("type", "") != condition.type) continue;
+    desired["lastTransitionTime"] =
+        c.value("status", "") == condition.status && c.contains("lastTransitionTime")
+            ? c["lastTransitionTime"]
+            : json(FormatTime(now));
+    if (c == desired) return false;
+    c = desired;
+    return true;
+  }
+  desired["lastTransitionTime"] = FormatTime(now);
+  conditions.push_back(desired);
+  return true;
+}
+
+StatusWriter::StatusWriter(KubeClient& client, GroupVersionResource resource,
+                           std::string field_manager, Informer* informer)
+    : client_(client),
+      resource_(std::move(resource)),
+      field_manager_(std::move(field_manager)),
+      informer_(informer) {}
+
+StatusOr<json> StatusWriter::Write(const json& object, const json& desired, int max_attempts) {
+  json current = object;
+  for (int attempt = 1;; ++attempt) {
+    if (current.value("status", json::object()) == desired) return current;
+    json next = current;
+    next["status"] = desired;
+    const std::string key = ObjectKey(current);
+    if (informer_) informer_->ExpectOwnStatusWrite(key, desired);
+    auto written = client_.Do(UpdateRequest(resource_, Namespace(current), Name(current), next,
+                                            "status", field_manager_));
+    if (written.ok()) {
+      if (informer_) informer_->ApplyOwnWrite(*written);
+      return written;
+    }
+    if (informer_) informer_->CancelOwnWrite(key);
+    if (written.status().code() != StatusCode::kConflict || attempt >= max_attempts) {
+      return written.status();
+    }
+    // Someone else wrote in between: re-read and compare again.
+    auto fresh = client_.Do(GetRequest(resource_, Namespace(current), Name(current)));
+    if (!fresh.ok()) return fresh.status();
+    current = *fresh;
+  }
+}
+
+bool HasFinalizer(const json& object, const std::string& finalizer) {
+  const json f = object.value("/metadata/finalizers"_json_pointer, json::array());
+  return std::find(f.begin(), f.end(), finalizer) != f.end();
+}
+
+StatusOr<json> AddFinalizer(KubeClient& client, const GroupVersionResource& resource,
+                            const json& object, const std::string& finalizer) {
+  if (HasFinalizer(object, finalizer)) return object;
+  json patch;
+  if (object.contains("/metadata/finalizers"_json_pointer)) {
+    patch =
+        json::array({{{"op", "test"},
+                      {"path", "/metadata/finalizers"},
+                      {"value", object["metadata"]["finalizers"]}},
+                     {{"op", "add"}, {"path", "/metadata/finalizers/-"}, {"value", finalizer}}});
+  } else {
+    // No list yet: guard on the resourceVersion instead (a test of a missing path would fail).
+    patch =
+        json::array({{{"op", "test"},
+                      {"path", "/metadata/resourceVersion"},
+                      {"value", object["metadata"].value("resourceVersion", "")}},
+                     {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", {finalizer}}}});
+  }
+  return client.Do(
+      PatchRequest(resource, Namespace(object), Name(object), PatchType::kJsonPatch, patch));
+}
+
+StatusOr<json> RemoveFinalizer(KubeClient& client, const GroupVersionResource& resource,
+                               const json& object, const std::string& finalizer) {
+  const json f = object.value("/metadata/finalizers"_json_pointer, json::array());
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != finalizer) continue;
+    std::string path = "/metadata/finalizers/" + std::to_string(i);
+    json patch = json::array({{{"op", "test"}, {"path", path}, {"value", finalizer}},
+                              {{"op", "remove"}, {"path", path}}});
+    return client.Do(
+        PatchRequest(resource, Namespace(object), Name(object), PatchType::kJsonPatch, patch));
+  }
+  return object;
+}
+
+EventRecorder::EventRecorder(KubeClient& client, Clock& clock, Logger logger,
+                             std::string reporting_controller, std::string reporting_instance,
+                             Duration min_interval)
+    : client_(client),
+      clock_(clock),
+      log_(std::move(logger)),
+      controller_(std::move(reporting_controller)),
+      instance_(std::move(reporting_instance)),
+      min_interval_(min_interval) {}
+
+bool EventRecorder::Record(const json& regarding, const std::string& type,
+                           const std::string& reason, const std::string& action,
+                           const std::string& note) {
+  const auto& md = regarding.value("metadata", json::object());
+  std::string key = md.value("uid", "") + "|" + reason + "|" + note;
+  MonoTime now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = last_.find(key);
+    if (it != last_.end() && now - it->second < min_interval_) return false;
+    last_[key] = now;
+    if (last_.size() > 10000) last_.clear();  // bound memory; worst case one extra event
+  }
+  std::string ns = md.value("namespace", "default");
+  json event = {
+      {"apiVersion", "events.k8s.io/v1"},
+      {"kind", "Event"},
+      {"metadata", {{"generateName", md.value("name", "object") + "."}, {"namespace", ns}}},
+      {"eventTime", MicroTime(clock_.WallNow())},
+      {"reportingController", controller_},
+      {"reportingInstance", instance_},
+      {"action", action},
+      {"reason", reason},
+      {"note", note.substr(0, 1024)},
+      {"type", type},
+      {"regarding",
+       {{"apiVersion", regarding.value("apiVersion", "")},
+        {"kind", regarding.value("kind", "")},
+        {"name", md.value("name", "")},
+        {"namespace", md.value("namespace", "")},
+        {"uid", md.value("uid", "")},
+        {"resourceVersion", md.value("resourceVersion", "")}}}};
+  auto written = client_.Do(CreateRequest(kEvents, ns, event));
+  if (!written.ok()) {
+    log_.Warn("could not record event",
+              {{"reason", reason}, {"error", written.status().ToString()}});
+    return false;
+  }
+  return true;
+}
+
+}  // namespace cte::kube

@@ -1,0 +1,14 @@
+// Serves a Registry as GET /metrics on one of our HttpServers (the `--metrics-bind-address`
+// one in main.cc), in the text format Prometheus scrapes.
+#pragma once
+
+#include "operator/http/http_server.h"
+#include "operator/metrics/registry.h"
+
+namespace cte::metrics {
+
+// Adds the GET /metrics route; call before server.Start(). `registry` must outlive the server.
+// Each scrape renders on the connection's thread; recording continues meanwhile.
+void InstallMetricsHandler(http::HttpServer& server, Registry& registry);
+
+}  // namespace cte::metrics

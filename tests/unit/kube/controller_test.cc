@@ -1,0 +1,174 @@
+#include "operator/kube/controller.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+
+#include "operator/kube/object_helpers.h"
+
+namespace cte::kube {
+namespace {
+
+using nlohmann::json;
+
+bool WaitUntil(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+class ScriptedReconciler : public Reconciler {
+ public:
+  Result Reconcile(const Request& req, const ReconcileContext&) override {
+    std::function<Result()> next;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls_[req.Key()];
+      auto& script = scripts_[req.Key()];
+      if (!script.empty()) {
+        next = script.front();
+        script.erase(script.begin());
+      }
+    }
+    return next ? next() : Result::Ok();
+  }
+  void Script(const std::string& key, std::vector<std::function<Result()>> steps) {
+    std::lock_guard<std::mutex> lock(mu_);
+    scripts_[key] = std::move(steps);
+  }
+  int Calls(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_[key];
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> calls_;
+  std::map<std::string, std::vector<std::function<Result()>>> scripts_;
+};
+
+class FakeControllerMetrics : public metrics::ControllerMetrics {
+ public:
+  void ReconcileStarted() override {}
+  void ReconcileFinished(metrics::ReconcileResult r, Duration) override {
+    std::lock_guard<std::mutex> lock(mu);
+    results.push_back(r);
+  }
+  void ReconcilePanicked() override { ++panics; }
+  void ReconcileTimedOut() override {}
+  void SetMaxConcurrentReconciles(int n) override { max = n; }
+  std::mutex mu;
+  std::vector<metrics::ReconcileResult> results;
+  std::atomic<int> panics{0};
+  int max = 0;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { controller_.Start(); }
+  void TearDown() override { controller_.Stop(std::chrono::seconds(5)); }
+
+  RealClock clock_;  // workers block on the real queue; delays below are driven explicitly
+  FixedRandom random_;
+  ScriptedReconciler reconciler_;
+  FakeControllerMetrics metrics_;
+  Controller controller_{
+      "test",
+      reconciler_,
+      clock_,
+      random_,
+      NullLogger(),
+      ControllerOptions{2, {std::chrono::milliseconds(20), std::chrono::seconds(1), 2.0, 0}},
+      nullptr,
+      &metrics_};
+};
+
+TEST_F(ControllerTest, RetryableErrorsAreRetriedUntilSuccess) {
+  reconciler_.Script("ns/a", {[] { return Result::Error(UnavailableError("tenant down")); },
+                              [] { return Result::Error(UnavailableError("tenant down")); },
+                              [] { return Result::Ok(); }});
+  controller_.queue().Add("ns/a");
+  ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/a") == 3; }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return controller_.queue().NumRequeues("ns/a") == 0; }));  // forgotten
+}
+
+TEST_F(ControllerTest, TerminalErrorIsNotRetriedUntilTheObjectChanges) {
+  reconciler_.Script("ns/t", {[] { return Result::Terminal(InvalidArgumentError("bad spec")); }});
+  controller_.queue().Add("ns/t");
+  ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/t") == 1; }));
+  // A different key proves the workers are still running and had time to pick up a retry.
+  controller_.queue().Add("ns/other");
+  ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/other") == 1; }));
+  EXPECT_EQ(reconciler_.Calls("ns/t"), 1);
+  EXPECT_EQ(controller_.queue().NumRequeues("ns/t"), 0);
+  controller_.queue().Add("ns/t");  // the object changed
+  ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/t") == 2; }));
+  std::lock_guard<std::mutex> lock(metrics_.mu);
+  EXPECT_NE(std::find(metrics_.results.begin(), metrics_.results.end(),
+                      metrics::ReconcileResult::kTerminalError),
+            metrics_.results.end());
+}
+
+TEST_F(ControllerTest, ExceptionIsCaughtCountedAndRetried) {
+  reconciler_.Script("ns/p", {[]() -> Result { throw std::runtime_error("boom"); }});
+  controller_.queue().Add("ns/p");
+  ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/p") == 2; }));
+  EXPECT_EQ(metrics_.panics.load(), 1);
+  EXPECT_EQ(metrics_.max, 2);
+}
+
+TEST_F(ControllerTest, RequeueAfterComesBack) {
+  reconciler_.Script("ns/r", {[] { return Result::RequeueAfter(std::chrono::milliseconds(30)); }});
+  controller_.queue().Add("ns/r");
+  ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/r") == 2; }));
+}
+
+TEST(PredicateTest, StatusOnlyChangesDoNotTrigger) {
+  json base =
+      json::parse(R"({"metadata":{"generation":3,"finalizers":["a"]},"spec":{"x":1},"status":{}})");
+  json status_only = base;
+  status_only["status"]["observedGeneration"] = 3;
+  status_only["metadata"]["resourceVersion"] = "9";
+  EXPECT_FALSE(DefaultUpdatePredicate(base, status_only));
+  json spec = base;
+  spec["metadata"]["generation"] = 4;
+  EXPECT_TRUE(DefaultUpdatePredicate(base, spec));
+  json deleting = base;
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  EXPECT_TRUE(DefaultUpdatePredicate(base, deleting));
+  json finalizers = base;
+  finalizers["metadata"]["finalizers"] = json::array();
+  EXPECT_TRUE(DefaultUpdatePredicate(base, finalizers));
+  json requested = base;
+  requested["metadata"]["annotations"][kReconcileRequestedAtAnnotation] = "now";
+  EXPECT_TRUE(DefaultUpdatePredicate(base, requested));
+  // Kinds without generation (Secrets): a data change counts.
+  json s1 = json::parse(R"({"metadata":{"name":"s"},"data":{"k":"YQ=="}})");
+  json s2 = json::parse(R"({"metadata":{"name":"s"},"data":{"k":"Yg=="}})");
+  EXPECT_TRUE(DefaultUpdatePredicate(s1, s2));
+}
+
+TEST(ConditionTest, TransitionTimeMovesOnlyWhenStatusChanges) {
+  json conditions;
+  WallTime t1 = WallTime(std::chrono::seconds(1'800'000'000));
+  WallTime t2 = t1 + std::chrono::minutes(5);
+  EXPECT_TRUE(SetCondition(conditions, {"Ready", "False", "Pending", "waiting", 1}, t1));
+  std::string first = conditions[0]["lastTransitionTime"];
+  EXPECT_FALSE(SetCondition(conditions, {"Ready", "False", "Pending", "waiting", 1}, t2));
+  EXPECT_TRUE(SetCondition(conditions, {"Ready", "False", "Other", "still waiting", 2}, t2));
+  EXPECT_EQ(conditions[0]["lastTransitionTime"], first);  // same status: time kept
+  EXPECT_TRUE(SetCondition(conditions, {"Ready", "True", "Done", "ok", 2}, t2));
+  EXPECT_NE(conditions[0]["lastTransitionTime"], first);
+  EXPECT_EQ(conditions[0]["lastTransitionTime"], FormatTime(t2));
+  EXPECT_EQ(conditions.size(), 1u);
+  ASSERT_NE(FindCondition(conditions, "Ready"), nullptr);
+  EXPECT_EQ(FindCondition(conditions, "Stalled"), nullptr);
+}
+
+}  // namespace
+}  // namespace cte::kube
