@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the local development stack and shows the example objects.
 #
-# Today: the local API server (build/bin/local-apiserver) with crds/ and examples/ applied. The
-# tenant simulator and the operator join this script as they land (see the open issues).
+# Today: the local API server (build/bin/local-apiserver) with crds/ and examples/ applied, the
+# tenant simulator (build/bin/tenant-simulator) and cte-operator (the controller runtime with warm
+# caches; the reconcilers join as they land, see the open issues).
 #
 # Usage: hack/run-local.sh [--exit]
 #   --exit   apply, show, then stop everything (used by the smoke test)
@@ -16,7 +17,7 @@ if [[ ${1:-} == --exit ]]; then
 fi
 
 ./hack/setup-deps.sh
-./hack/build.sh debug local-apiserver >/dev/null
+./hack/build.sh debug local-apiserver tenant-simulator cte-operator >/dev/null
 
 state=$(mktemp -d "${TMPDIR:-/tmp}/cte-local.XXXXXX")
 pids=()
@@ -27,18 +28,29 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# wait_for_output FILE LOG WHAT: waits (20 s at most) until FILE has content.
+wait_for_output() {
+  local deadline=$((SECONDS + 20))
+  until [[ -s $1 ]]; do
+    if ((SECONDS >= deadline)); then
+      echo "$3 did not start:" >&2
+      cat "$2" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+}
+
 ./build/bin/local-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$state/kubeconfig" \
   >"$state/apiserver.url" 2>"$state/apiserver.log" &
 pids+=($!)
-deadline=$((SECONDS + 20))
-until [[ -s $state/apiserver.url ]]; do
-  if ((SECONDS >= deadline)); then
-    echo "local-apiserver did not start:" >&2
-    cat "$state/apiserver.log" >&2
-    exit 1
-  fi
-  sleep 0.05
-done
+wait_for_output "$state/apiserver.url" "$state/apiserver.log" local-apiserver
+
+# Placeholder tokens, the same as examples/00-tenant-secret.yaml carries.
+./build/bin/tenant-simulator --listen 127.0.0.1:0 --v1-token REPLACE-WITH-V1-TOKEN \
+  --v2-token REPLACE-WITH-V2-TOKEN >"$state/simulator.url" 2>"$state/simulator.log" &
+pids+=($!)
+wait_for_output "$state/simulator.url" "$state/simulator.log" tenant-simulator
 export KUBECONFIG=$state/kubeconfig
 k() { kubectl --cache-dir "$state/kube-cache" "$@"; }
 
@@ -47,6 +59,23 @@ echo "==> kubectl apply -f crds/"
 k apply -f crds/
 echo "==> kubectl apply -f examples/"
 k apply -f examples/
+echo "==> tenant simulator on $(head -n1 "$state/simulator.url")"
+
+./build/bin/cte-operator --kubeconfig "$KUBECONFIG" --metrics-bind-address 127.0.0.1:0 \
+  --health-probe-bind-address 127.0.0.1:0 --log-format text 2>"$state/operator.log" &
+pids+=($!)
+deadline=$((SECONDS + 20))
+until grep -q "server=probes" "$state/operator.log" 2>/dev/null; do
+  ((SECONDS < deadline)) || { cat "$state/operator.log" >&2; exit 1; }
+  sleep 0.05
+done
+probes=$(grep -o "server=probes address=[0-9.:]*" "$state/operator.log" | cut -d= -f3)
+until curl -sf "http://$probes/readyz" >/dev/null; do
+  ((SECONDS < deadline)) || { echo "cte-operator did not become ready" >&2; cat "$state/operator.log" >&2; exit 1; }
+  sleep 0.1
+done
+echo "==> cte-operator ready (caches synced): http://$probes/readyz"
+
 echo "==> kubectl get cte"
 k get cte
 
@@ -58,5 +87,6 @@ cat <<MSG
 The stack keeps running until you press Ctrl-C. From another shell:
   export KUBECONFIG=$KUBECONFIG
   kubectl get cte -A
+Logs: $state/{apiserver,simulator,operator}.log
 MSG
 wait "${pids[0]}"
