@@ -4,7 +4,8 @@
 //      (controller_runtime_reconcile_total{result="success"} on its /metrics reaches N),
 //   2. its steady-state resident memory (VmRSS) after that,
 //   3. its CPU use while idle over a window (utime+stime from /proc/PID/stat).
-// Usage: runtime-bench [--objects 10000] [--idle-seconds 60] [--workers 4]
+// Usage: runtime-bench [--objects 10000] [--idle-seconds 60] [--workers 4] [--fresh]
+//   --fresh: objects without the operator's finalizer (first install: one more write each).
 // Prints one line per figure; docs/benchmarks.md records them with this command.
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,7 +23,7 @@
 #include "operator/core/clock.h"
 #include "operator/core/json_util.h"
 #include "operator/core/random.h"
-#include "operator/http/cpprest_transport.h"
+#include "operator/http/socket_transport.h"
 #include "operator/kube/client.h"
 
 namespace {
@@ -81,8 +82,18 @@ double CpuSeconds(pid_t pid) {
 
 int main(int argc, char** argv) {
   int objects = 10000, idle_seconds = 60, workers = 4;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool fresh = false;  // --fresh: objects without the finalizer, as on a first install
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
+    if (flag == "--fresh") {
+      fresh = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << flag << " needs a value\n";
+      return 2;
+    }
     int v = std::stoi(argv[i + 1]);
     if (flag == "--objects")
       objects = v;
@@ -106,7 +117,7 @@ int main(int argc, char** argv) {
   std::string kubeconfig = "/tmp/cte-runtime-bench-" + std::to_string(getpid()) + ".kubeconfig";
   if (!server.WriteKubeconfig(kubeconfig).ok()) return 1;
 
-  auto transport = cte::http::NewCpprestTransport();
+  auto transport = cte::http::NewSocketTransport();
   cte::RealClock clock;
   cte::RealRandom random;
   cte::kube::KubeConfig config;
@@ -119,10 +130,13 @@ int main(int argc, char** argv) {
   for (int i = 0; i < objects; ++i) {
     // The population an operator meets on restart or upgrade: objects that already carry its
     // finalizer. Each reconcile then writes status once and records one Event.
-    json w = {{"apiVersion", "test.cte.netskope.io/v1"},
-              {"kind", "Widget"},
-              {"metadata", {{"name", "w-" + std::to_string(i)}, {"finalizers", {"test.cte.netskope.io/cleanup"}}}},
-              {"spec", {{"size", i}}}};
+    json w = {
+        {"apiVersion", "test.cte.netskope.io/v1"},
+        {"kind", "Widget"},
+        {"metadata",
+         {{"name", "w-" + std::to_string(i)}, {"finalizers", {"test.cte.netskope.io/cleanup"}}}},
+        {"spec", {{"size", i}}}};
+    if (fresh) w["metadata"].erase("finalizers");
     if (!client.Do(cte::kube::CreateRequest(kWidgets, "default", w)).ok()) return 1;
   }
   std::printf("objects: %d widgets created in %.2f s (one client, sequential)\n", objects,

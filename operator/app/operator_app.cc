@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "operator/core/duration.h"
-#include "operator/http/cpprest_transport.h"
 #include "operator/http/http_server.h"
+#include "operator/http/socket_transport.h"
 #include "operator/kube/config.h"
 #include "operator/metrics/build_info.h"
 #include "operator/metrics/controller_runtime_metrics.h"
@@ -206,7 +206,9 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   transport_options.tls.client_cert_pem = config->client_cert_pem;
   transport_options.tls.client_key_pem = config->client_key_pem;
   transport_options.tls.insecure_skip_verify = config->insecure_skip_tls_verify;
-  auto transport = http::NewCpprestTransport(transport_options);
+  // The socket transport: the Kubernetes client's watches and writes are the operator's hottest
+  // path, and it avoids cpprestsdk's thread hand-offs (docs/benchmarks.md).
+  auto transport = http::NewSocketTransport(transport_options);
 
   RealClock clock;
   RealRandom random;

@@ -31,7 +31,7 @@ std::string Timestamp() {
   gmtime_r(&t, &tm);
   char buf[40];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
+  char out[80];
   std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
   return out;
 }

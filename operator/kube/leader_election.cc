@@ -16,7 +16,7 @@ std::string MicroNow(WallTime t) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
   std::string base = FormatTime(secs);
   base.pop_back();  // Z
-  char frac[16];
+  char frac[32];
   std::snprintf(frac, sizeof(frac), ".%06lldZ", static_cast<long long>(micros));
   return base + frac;
 }

@@ -18,7 +18,7 @@ std::string MicroTime(WallTime t) {
   gmtime_r(&tt, &tm);
   char buf[40];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
+  char out[80];
   std::snprintf(out, sizeof(out), "%s.%06lldZ", buf, static_cast<long long>(micros));
   return out;
 }

@@ -8,7 +8,7 @@
 
 #include "hack/local-apiserver/api_server.h"
 #include "operator/core/json_util.h"
-#include "operator/http/cpprest_transport.h"
+#include "operator/http/socket_transport.h"
 #include "operator/kube/client.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/object_helpers.h"
@@ -114,7 +114,7 @@ class RuntimeIntegrationTest : public ::testing::Test {
 
   RealClock clock_;
   RealRandom random_;
-  std::unique_ptr<http::HttpTransport> transport_ = http::NewCpprestTransport();
+  std::unique_ptr<http::HttpTransport> transport_ = http::NewSocketTransport();
   std::unique_ptr<apiserver::ApiServer> server_;
   std::unique_ptr<KubeClient> client_;
   std::unique_ptr<Informer> informer_;
@@ -241,7 +241,7 @@ TEST_F(RuntimeIntegrationTest, FinalizersAreAddedAndRemovedWithGuardedPatches) {
 TEST(KubeClientRetryTest, TooManyRequestsWaitsForRetryAfter) {
   apiserver::ApiServer server;
   ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
-  auto transport = http::NewCpprestTransport();
+  auto transport = http::NewSocketTransport();
   SimulatedClock clock;
   FixedRandom random;
   KubeConfig config;

@@ -12,6 +12,9 @@ struct EntryCase {
   EntryVerdict want;
 };
 
+// Names the case by its entry in test output (the default prints raw bytes, pointers included).
+void PrintTo(const EntryCase& c, std::ostream* os) { *os << '"' << c.entry << '"'; }
+
 class ExactEntryTest : public ::testing::TestWithParam<EntryCase> {};
 
 TEST_P(ExactEntryTest, FollowsTheDocumentedSyntax) {

@@ -1,35 +1,40 @@
-#include "operator/http/cpprest_transport.h"
-
 #include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "operator/http/cpprest_transport.h"
 #include "operator/http/http_server.h"
+#include "operator/http/socket_transport.h"
 
 namespace cte::http {
 namespace {
 
-class CpprestTransportTest : public ::testing::Test {
+// Both HttpTransport implementations must behave the same; every test runs against each.
+using TransportFactory = std::unique_ptr<HttpTransport> (*)(TransportOptions);
+
+class TransportTest : public ::testing::TestWithParam<TransportFactory> {
  protected:
   void SetUp() override {
-    server_.Route("POST", "/echo", [](const HttpRequest& req, const PathParams&, ResponseWriter& w) {
-      HttpResponse r = HttpResponse::Json(201, req.body);
-      r.headers["X-Seen-Token"] = req.Header("Netskope-Api-Token");
-      r.headers["X-Seen-Type"] = req.Header("Content-Type");
-      w.Send(r);
-    });
+    server_.Route("POST", "/echo",
+                  [](const HttpRequest& req, const PathParams&, ResponseWriter& w) {
+                    HttpResponse r = HttpResponse::Json(201, req.body);
+                    r.headers["X-Seen-Token"] = req.Header("Netskope-Api-Token");
+                    r.headers["X-Seen-Type"] = req.Header("Content-Type");
+                    w.Send(r);
+                  });
     server_.Route("GET", "/missing", [](const HttpRequest&, const PathParams&, ResponseWriter& w) {
       w.Send(HttpResponse::Json(404, R"({"message":"nope"})"));
     });
-    server_.Route("GET", "/stream", [this](const HttpRequest&, const PathParams&, ResponseWriter& w) {
-      w.StartStream(200, {{"Content-Type", "application/json"}});
-      w.WriteChunk("line-1\n");
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return release_; });
-      w.WriteChunk("line-2\n");
-    });
+    server_.Route("GET", "/stream",
+                  [this](const HttpRequest&, const PathParams&, ResponseWriter& w) {
+                    w.StartStream(200, {{"Content-Type", "application/json"}});
+                    w.WriteChunk("line-1\n");
+                    std::unique_lock<std::mutex> lock(mu_);
+                    cv_.wait(lock, [this] { return release_; });
+                    w.WriteChunk("line-2\n");
+                  });
     server_.Route("GET", "/endless", [](const HttpRequest&, const PathParams&, ResponseWriter& w) {
       w.StartStream(200, {});
       w.WriteChunk("x");
@@ -60,10 +65,10 @@ class CpprestTransportTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable cv_;
   bool release_ = false;
-  std::unique_ptr<HttpTransport> transport_ = NewCpprestTransport();
+  std::unique_ptr<HttpTransport> transport_ = GetParam()(TransportOptions{});
 };
 
-TEST_F(CpprestTransportTest, SendsBodyAndHeadersAndReadsTheResponse) {
+TEST_P(TransportTest, SendsBodyAndHeadersAndReadsTheResponse) {
   ClientRequest req;
   req.method = "POST";
   req.url = base_ + "/echo";
@@ -78,31 +83,31 @@ TEST_F(CpprestTransportTest, SendsBodyAndHeadersAndReadsTheResponse) {
   EXPECT_EQ(resp->Header("X-Seen-Type"), "application/json");
 }
 
-TEST_F(CpprestTransportTest, HttpErrorsAreResponsesNotTransportFailures) {
+TEST_P(TransportTest, HttpErrorsAreResponsesNotTransportFailures) {
   auto resp = transport_->Send({"GET", base_ + "/missing", {}, "", std::chrono::seconds(5)});
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->status, 404);
 }
 
-TEST_F(CpprestTransportTest, RefusedConnectionIsUnavailable) {
+TEST_P(TransportTest, RefusedConnectionIsUnavailable) {
   HttpServer closed;
   ASSERT_TRUE(closed.Start("127.0.0.1", 0).ok());
   int port = closed.port();
   closed.Stop();
-  auto resp = transport_->Send({"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, "",
-                                std::chrono::seconds(5)});
+  auto resp = transport_->Send(
+      {"GET", "http://127.0.0.1:" + std::to_string(port) + "/", {}, "", std::chrono::seconds(5)});
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(resp.status().IsRetryable());
 }
 
-TEST_F(CpprestTransportTest, SlowServerHitsTheDeadline) {
+TEST_P(TransportTest, SlowServerHitsTheDeadline) {
   auto resp = transport_->Send({"GET", base_ + "/slow", {}, "", std::chrono::milliseconds(200)});
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.status().code(), StatusCode::kDeadlineExceeded) << resp.status().ToString();
 }
 
-TEST_F(CpprestTransportTest, StreamDeliversDataBeforeTheBodyEnds) {
+TEST_P(TransportTest, StreamDeliversDataBeforeTheBodyEnds) {
   CancelToken cancel;
   std::string seen;
   int status = 0;
@@ -120,7 +125,7 @@ TEST_F(CpprestTransportTest, StreamDeliversDataBeforeTheBodyEnds) {
   EXPECT_EQ(seen, "line-1\nline-2\n");
 }
 
-TEST_F(CpprestTransportTest, CancelStopsAnOpenStream) {
+TEST_P(TransportTest, CancelStopsAnOpenStream) {
   CancelToken cancel;
   std::thread canceller;
   Status s = transport_->Stream(
@@ -134,6 +139,39 @@ TEST_F(CpprestTransportTest, CancelStopsAnOpenStream) {
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(cancel.cancelled());
 }
+
+TEST_P(TransportTest, KeepAliveReusesTheConnectionAcrossRequests) {
+  for (int i = 0; i < 20; ++i) {
+    ClientRequest req;
+    req.method = "POST";
+    req.url = base_ + "/echo";
+    req.headers["Content-Type"] = "application/json";
+    req.body = std::to_string(i);
+    auto resp = transport_->Send(req);
+    ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+    EXPECT_EQ(resp->body, std::to_string(i));
+  }
+}
+
+TEST_P(TransportTest, StreamSilenceTimeoutIsDeadlineExceeded) {
+  CancelToken cancel;
+  std::string seen;
+  Status s = transport_->Stream(
+      {"GET", base_ + "/stream", {}, "", std::chrono::milliseconds(200)}, cancel,
+      [](const ClientResponse&) {},
+      [&](std::string_view d) {
+        seen.append(d);
+        return true;
+      });
+  EXPECT_EQ(seen, "line-1\n");
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, TransportTest,
+                         ::testing::Values(&NewCpprestTransport, &NewSocketTransport),
+                         [](const ::testing::TestParamInfo<TransportFactory>& param_info) {
+                           return std::string(param_info.index == 0 ? "Cpprest" : "Socket");
+                         });
 
 TEST(NoProxyTest, MatchesExactSuffixAndWildcard) {
   EXPECT_TRUE(HostBypassesProxy("localhost", "localhost,.example.com"));
