@@ -1,0 +1,225 @@
+// TLS behaviour of both HttpTransport implementations against an in-process OpenSSL server with
+// certificates made for the test: verification on by default, a CA bundle as trust anchor,
+// hostname checking, insecure-skip-verify, and client certificates (kubeconfig auth).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "operator/http/cpprest_transport.h"
+#include "operator/http/socket_transport.h"
+
+namespace cte::http {
+namespace {
+
+struct Pem {
+  std::string cert;
+  std::string key;
+};
+
+std::string ToPem(X509* cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+std::string ToPem(EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+// A self-signed certificate that is its own CA, valid for `san` (e.g. "IP:127.0.0.1").
+Pem MakeCertificate(const std::string& cn, const std::string& san) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  for (const auto& [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
+                                   {NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(cert, key, EVP_sha256());
+  Pem out{ToPem(cert), ToPem(key)};
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+SSL_CTX* ServerContext(const Pem& server, const std::string& client_ca_pem) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  BIO* cb = BIO_new_mem_buf(server.cert.data(), static_cast<int>(server.cert.size()));
+  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+  BIO* kb = BIO_new_mem_buf(server.key.data(), static_cast<int>(server.key.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  SSL_CTX_use_certificate(ctx, cert);
+  SSL_CTX_use_PrivateKey(ctx, key);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  BIO_free(cb);
+  BIO_free(kb);
+  if (!client_ca_pem.empty()) {
+    BIO* ca = BIO_new_mem_buf(client_ca_pem.data(), static_cast<int>(client_ca_pem.size()));
+    X509* ca_cert = PEM_read_bio_X509(ca, nullptr, nullptr, nullptr);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca_cert);
+    X509_free(ca_cert);
+    BIO_free(ca);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return ctx;
+}
+
+// Answers every TLS connection with "ok" until destroyed.
+class TlsServer {
+ public:
+  TlsServer(const Pem& cert, const std::string& client_ca_pem = "")
+      : ctx_(ServerContext(cert, client_ca_pem)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::listen(fd_, 16);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~TlsServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+    SSL_CTX_free(ctx_);
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      SSL* ssl = SSL_new(ctx_);
+      SSL_set_fd(ssl, c);
+      if (SSL_accept(ssl) == 1) {
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          int n = SSL_read(ssl, buf, sizeof(buf));
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        const char kAnswer[] =
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        SSL_write(ssl, kAnswer, sizeof(kAnswer) - 1);
+        SSL_shutdown(ssl);
+      }
+      SSL_free(ssl);
+      ::close(c);
+    }
+  }
+
+  SSL_CTX* ctx_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+using TransportFactory = std::unique_ptr<HttpTransport> (*)(TransportOptions);
+
+class TlsTransportTest : public ::testing::TestWithParam<TransportFactory> {
+ protected:
+  StatusOr<ClientResponse> Get(const std::string& url, TlsOptions tls) {
+    TransportOptions o;
+    o.tls = std::move(tls);
+    auto transport = GetParam()(o);
+    return transport->Send({"GET", url, {}, "", std::chrono::seconds(10)});
+  }
+  Pem server_ = MakeCertificate("127.0.0.1", "IP:127.0.0.1");
+};
+
+TEST_P(TlsTransportTest, TrustsTheConfiguredCaBundle) {
+  TlsServer server(server_);
+  TlsOptions tls;
+  tls.ca_bundle_pem = server_.cert;
+  auto resp = Get(server.url(), tls);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 200);
+  EXPECT_EQ(resp->body, "ok");
+}
+
+TEST_P(TlsTransportTest, VerifiesByDefaultAndRejectsAnUnknownIssuer) {
+  TlsServer server(server_);
+  auto resp = Get(server.url(), {});
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable) << resp.status().ToString();
+}
+
+TEST_P(TlsTransportTest, RejectsACertificateForAnotherHost) {
+  Pem other = MakeCertificate("other.example", "DNS:other.example");
+  TlsServer server(other);
+  TlsOptions tls;
+  tls.ca_bundle_pem = other.cert;  // trusted issuer, wrong name
+  auto resp = Get(server.url(), tls);
+  ASSERT_FALSE(resp.ok());
+}
+
+TEST_P(TlsTransportTest, InsecureSkipVerifyConnectsAnyway) {
+  TlsServer server(server_);
+  TlsOptions tls;
+  tls.insecure_skip_verify = true;
+  auto resp = Get(server.url(), tls);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->body, "ok");
+}
+
+TEST_P(TlsTransportTest, PresentsTheClientCertificate) {
+  Pem client = MakeCertificate("operator", "DNS:operator");
+  TlsServer server(server_, client.cert);
+  TlsOptions tls;
+  tls.ca_bundle_pem = server_.cert;
+  EXPECT_FALSE(Get(server.url(), tls).ok());  // no client certificate: refused
+  tls.client_cert_pem = client.cert;
+  tls.client_key_pem = client.key;
+  auto resp = Get(server.url(), tls);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->body, "ok");
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, TlsTransportTest,
+                         ::testing::Values(&NewCpprestTransport, &NewSocketTransport),
+                         [](const ::testing::TestParamInfo<TransportFactory>& param_info) {
+                           return std::string(param_info.index == 0 ? "Cpprest" : "Socket");
+                         });
+
+}  // namespace
+}  // namespace cte::http
