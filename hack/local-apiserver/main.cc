@@ -33,10 +33,20 @@ int main(int argc, char** argv) {
       listen = value();
     } else if (arg == "--kubeconfig-out") {
       kubeconfig_out = value();
-    } else if (arg == "--bookmark-interval-ms") {
-      options.bookmark_interval = std::chrono::milliseconds(std::stoll(value()));
-    } else if (arg == "--history-limit") {
-      options.history_limit = std::stoull(value());
+    } else if (arg == "--bookmark-interval-ms" || arg == "--history-limit") {
+      std::string v = value();
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1) {
+        std::cerr << "local-apiserver: " << arg << " must be a positive integer, got \"" << v
+                  << "\"\n";
+        return 2;
+      }
+      if (arg == "--bookmark-interval-ms") {
+        options.bookmark_interval = std::chrono::milliseconds(n);
+      } else {
+        options.history_limit = static_cast<size_t>(n);
+      }
     } else if (arg == "-h" || arg == "--help") {
       Usage();
       return 0;
@@ -59,8 +69,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   cte::apiserver::ApiServer server(options);
-  if (auto s = server.Start(listen.substr(0, colon), std::stoi(listen.substr(colon + 1)));
-      !s.ok()) {
+  char* port_end = nullptr;
+  long port = std::strtol(listen.c_str() + colon + 1, &port_end, 10);
+  if (colon + 1 == listen.size() || *port_end != '\0' || port < 0 || port > 65535) {
+    std::cerr << "local-apiserver: --listen must be HOST:PORT with a port from 0 to 65535, got "
+              << listen << "\n";
+    return 2;
+  }
+  if (auto s = server.Start(listen.substr(0, colon), static_cast<int>(port)); !s.ok()) {
     std::cerr << "local-apiserver: " << s.ToString() << "\n";
     return 1;
   }

@@ -84,8 +84,14 @@ int main(int argc, char** argv) {
 
   cte::RealClock clock;
   cte::tenantsim::TenantSimulator simulator(options, clock);
-  if (auto s = simulator.Start(listen.substr(0, colon), std::stoi(listen.substr(colon + 1)));
-      !s.ok()) {
+  char* port_end = nullptr;
+  long port = std::strtol(listen.c_str() + colon + 1, &port_end, 10);
+  if (colon + 1 == listen.size() || *port_end != '\0' || port < 0 || port > 65535) {
+    std::cerr << "tenant-simulator: --listen must be HOST:PORT with a port from 0 to 65535, got "
+              << listen << "\n";
+    return 2;
+  }
+  if (auto s = simulator.Start(listen.substr(0, colon), static_cast<int>(port)); !s.ok()) {
     std::cerr << "tenant-simulator: " << s.ToString() << "\n";
     return 1;
   }

@@ -86,6 +86,7 @@ StatusOr<Fault> Fault::FromJson(const json& j) {
     f.path = j["path"].get<std::string>();
     f.method = j.value("method", "*");
     f.count = j.value("count", 1);
+    if (f.count <= 0) return InvalidArgumentError("fault.count: must be at least 1");
     std::string kind = j.value("kind", "status");
     if (kind == "429" || kind == "500") {
       f.kind = Kind::kStatus;

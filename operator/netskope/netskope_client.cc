@@ -144,8 +144,12 @@ NetskopeClient::Outcome NetskopeClient::Execute(TenantRequest request, const Exe
         if (observer_) observer_->OnThrottled(options_.tenant);
         std::optional<double> asked = RetryAfterSeconds(*response);
         if (!asked) asked = RateLimitResetSeconds(*response);
-        if (asked && Seconds(*asked) > options_.retry.max_retry_after) return last;
         Duration pause = asked ? Seconds(*asked) : backoff.Next();
+        if (asked && pause > options_.retry.max_retry_after) {
+          // Too long to wait here, but the tenant's other callers must hold off too.
+          for (Bucket b : buckets) limiter_->PauseFor(b, pause);
+          return last;
+        }
         if (asked) backoff.Next();  // keep the backoff growing across repeated 429s
         for (Bucket b : buckets) limiter_->PauseFor(b, pause);
         // The limiter holds this and every other request of the tenant until the pause ends.
