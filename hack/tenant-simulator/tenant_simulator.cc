@@ -136,6 +136,7 @@ json Fault::ToJson() const {
 
 TenantSimulator::TenantSimulator(SimulatorOptions options, Clock& clock)
     : options_(std::move(options)),
+      initial_limits_(options_.limits),
       clock_(clock),
       started_(clock.Now()),
       alerts_(options_.iterator_page_size, options_.iterator_wait_seconds),
@@ -181,6 +182,7 @@ void TenantSimulator::ResetStateLocked() {
   }
   alerts_.Clear();
   alerts_.SetPaging(options_.iterator_page_size, options_.iterator_wait_seconds);
+  options_.limits = initial_limits_;
   v1_limiter_ = WindowLimiter(options_.limits.v1_requests, options_.limits.v1_window);
   v2_limiter_ = WindowLimiter(options_.limits.v2_requests_per_second, std::chrono::seconds(1));
   iterator_limiters_.clear();

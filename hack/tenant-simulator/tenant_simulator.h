@@ -167,6 +167,7 @@ class TenantSimulator {
   int64_t NowEpoch() const;
 
   SimulatorOptions options_;
+  SimulatorLimits initial_limits_;  // what /__sim/reset restores after SetLimits
   Clock& clock_;
   MonoTime started_;
   http::HttpServer server_;

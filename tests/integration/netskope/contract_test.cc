@@ -434,6 +434,55 @@ TEST_F(ContractTest, Injected429sAreRetriedAfterRetryAfter) {
   EXPECT_GE(log[2]["time"].get<double>() - log[1]["time"].get<double>(), 0.99);
 }
 
+TEST_F(ContractTest, AStricterTenantIsFollowedThroughItsRateLimitHeaders) {
+  // A tenant stricter than the client's configured budget: the client reads RateLimit-Remaining
+  // and RateLimit-Reset from the simulator's real limiter and holds back, so it stays within the
+  // tenant's rate without being throttled.
+  tenantsim::SimulatorLimits strict = sim_->limits();
+  strict.v2_requests_per_second = 2;
+  sim_->SetLimits(strict);
+  for (int i = 0; i < 6; ++i) {
+    auto lists = client_->ListUrlLists({});
+    ASSERT_TRUE(lists.ok()) << i << ": " << lists.status().ToString();
+  }
+  auto log = Entries(sim_->RequestLog(), "GET /api/v2/policy/urllist");
+  EXPECT_EQ(log.size(), 6u);
+  EXPECT_EQ(CountStatus(log, 429), 0);
+  EXPECT_LE(MaxInWindow(log, 1.0), 2);
+}
+
+TEST_F(ContractTest, EntryCapAndFileHashSizeCapAreInvalidArguments) {
+  tenantsim::SimulatorLimits limits = sim_->limits();
+  limits.max_entries = 3;
+  limits.file_hash_list_max_bytes = 100;
+  sim_->SetLimits(limits);
+  auto too_many = client_->CreateUrlList(
+      "cte-capped", {"a.example", "b.example", "c.example", "d.example"}, UrlListType::kExact);
+  EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument) << too_many.status().ToString();
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 10; ++i) {
+    char buf[33];
+    std::snprintf(buf, sizeof(buf), "%032x", i + 1);
+    hashes.push_back(buf);
+  }
+  auto too_big = client_->UpdateFileHashList("cte-hashes", hashes);
+  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument) << too_big.status().ToString();
+  // Nothing was stored by the refused requests.
+  EXPECT_TRUE(SimList("cte-capped").is_null());
+}
+
+TEST_F(ContractTest, IteratorTailSkipsThePastAndNextBringsOnlyNewAlerts) {
+  sim_->GenerateAlerts("malware", 5, 1'700'000'000, 60);
+  auto tail = client_->IterateAlerts(AlertType::kMalware, "acme_tail", IteratorOperation::Tail());
+  ASSERT_TRUE(tail.ok()) << tail.status().ToString();
+  EXPECT_TRUE(tail->alerts.empty());
+  sim_->GenerateAlerts("malware", 2, 1'800'000'000, 60);
+  auto next = client_->IterateAlerts(AlertType::kMalware, "acme_tail", IteratorOperation::Next());
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_EQ(next->alerts.size(), 2u);
+  EXPECT_GE(next->alerts[0].timestamp, 1'800'000'000);
+}
+
 TEST_F(ContractTest, ServerErrorsAreRetriedButCreateIsNot) {
   Fault fault;
   fault.path = "/api/v2/policy/urllist/deploy";

@@ -598,8 +598,12 @@ TEST_F(TenantSimulatorTest, ControlPlaneSeedsAlertsCreatesHashListsAndResets) {
   EXPECT_EQ(sim_->UrlListsSnapshot()["urlLists"].size(), 1u);  // only the seeded list
   EXPECT_EQ(sim_->FileHashListsSnapshot()["fileHashLists"].size(), 1u);
   EXPECT_EQ(Body(Call("GET", "/__sim/alerts"))["alerts"], json::object());
+  const int started_with = sim_->limits().v2_requests_per_second;
   EXPECT_EQ(Call("PUT", "/__sim/limits", R"({"v2RequestsPerSecond":7})").status, 200);
   EXPECT_EQ(sim_->limits().v2_requests_per_second, 7);
+  // Reset restores the limits the simulator started with.
+  EXPECT_EQ(Call("POST", "/__sim/reset").status, 200);
+  EXPECT_EQ(sim_->limits().v2_requests_per_second, started_with);
 }
 
 // --- configuration ----------------------------------------------------------------------------
