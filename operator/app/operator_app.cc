@@ -270,7 +270,9 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   int code = manager.Run();
   probe_server.Stop();
   metrics_server.Stop();
-  if (code == 1) std::_Exit(1);  // lost the lease: exit without running destructors that drain
+  // Lost the lease, or a reconcile outlived the drain budget: exit without running destructors
+  // (a worker may still be using what they would destroy).
+  if (code == 1 || !manager.drained()) std::_Exit(code);
   return code;
 }
 

@@ -169,7 +169,7 @@ int Manager::Run() {
   MonoTime deadline = clock_.Now() + options_.drain_budget;
   for (auto& c : controllers_) {
     Duration left = std::max(Duration::zero(), deadline - clock_.Now());
-    c->Stop(left);
+    if (!c->Stop(left)) drained_ = false;
   }
   for (auto& [id, inf] : informers_) inf->Stop();
   // The elector released the lease when Run returned after Stop().

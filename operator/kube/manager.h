@@ -57,6 +57,9 @@ class Manager {
   // (exit code 1, without the drain: another replica may already be leading).
   int Run();
   void Stop();
+  // False when a reconcile was still running after the drain budget: its worker thread was left
+  // behind, so the process must exit without running destructors.
+  bool drained() const { return drained_; }
 
   // Probe results: {passed, body}.
   std::pair<bool, std::string> Readyz(bool verbose) const;
@@ -87,6 +90,7 @@ class Manager {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> leading_{false};
   std::atomic<bool> lost_{false};
+  std::atomic<bool> drained_{true};
 };
 
 }  // namespace cte::kube
