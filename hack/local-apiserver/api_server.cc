@@ -12,6 +12,7 @@
 #include "hack/local-apiserver/table.h"
 #include "operator/core/base64.h"
 #include "operator/core/json_util.h"
+#include "operator/core/time_format.h"
 
 namespace cte::apiserver {
 namespace {
@@ -20,14 +21,7 @@ using nlohmann::json;
 
 constexpr const char* kAdminPrefix = "/__local";
 
-std::string Now() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Now() { return FormatRfc3339(std::chrono::system_clock::now()); }
 
 std::string RandomString(size_t n, std::string_view alphabet) {
   thread_local std::mt19937_64 rng{std::random_device{}()};

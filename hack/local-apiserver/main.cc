@@ -1,11 +1,12 @@
 // local-apiserver: a Kubernetes API server for development and tests. Prints the URL it serves
 // on (first line of stdout) and optionally writes a kubeconfig, then serves until SIGINT/SIGTERM.
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "hack/local-apiserver/api_server.h"
+#include "operator/core/stop_signals.h"
+#include "operator/http/http_types.h"
 
 namespace {
 
@@ -56,27 +57,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "local-apiserver: --listen must be HOST:PORT, got " << listen << "\n";
+  auto bind = cte::http::ParseBindAddress("--listen", listen);
+  if (!bind.ok() || bind->disabled) {
+    std::cerr << "local-apiserver: "
+              << (bind.ok() ? "--listen: cannot be disabled" : bind.status().message()) << "\n";
     return 2;
   }
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const cte::StopSignals signals;  // before any thread starts
 
   cte::apiserver::ApiServer server(options);
-  char* port_end = nullptr;
-  long port = std::strtol(listen.c_str() + colon + 1, &port_end, 10);
-  if (colon + 1 == listen.size() || *port_end != '\0' || port < 0 || port > 65535) {
-    std::cerr << "local-apiserver: --listen must be HOST:PORT with a port from 0 to 65535, got "
-              << listen << "\n";
-    return 2;
-  }
-  if (auto s = server.Start(listen.substr(0, colon), static_cast<int>(port)); !s.ok()) {
+  if (auto s = server.Start(bind->host, bind->port); !s.ok()) {
     std::cerr << "local-apiserver: " << s.ToString() << "\n";
     return 1;
   }
@@ -87,8 +77,7 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << server.url() << std::endl;
-  int sig = 0;
-  sigwait(&signals, &sig);
+  signals.Wait();
   server.Stop();
   return 0;
 }

@@ -1,12 +1,13 @@
 // tenant-simulator: a Netskope tenant for development and tests (docs/tenant-simulator.md).
 // Prints the URL it serves on as the first line of stdout, then serves until SIGINT/SIGTERM.
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "hack/tenant-simulator/tenant_simulator.h"
 #include "operator/core/json_util.h"
+#include "operator/core/stop_signals.h"
+#include "operator/http/http_types.h"
 
 namespace {
 
@@ -70,34 +71,22 @@ int main(int argc, char** argv) {
       options = *applied;
     }
   }
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "tenant-simulator: --listen must be HOST:PORT, got " << listen << "\n";
+  auto bind = cte::http::ParseBindAddress("--listen", listen);
+  if (!bind.ok() || bind->disabled) {
+    std::cerr << "tenant-simulator: "
+              << (bind.ok() ? "--listen: cannot be disabled" : bind.status().message()) << "\n";
     return 2;
   }
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const cte::StopSignals signals;  // before any thread starts
 
   cte::RealClock clock;
   cte::tenantsim::TenantSimulator simulator(options, clock);
-  char* port_end = nullptr;
-  long port = std::strtol(listen.c_str() + colon + 1, &port_end, 10);
-  if (colon + 1 == listen.size() || *port_end != '\0' || port < 0 || port > 65535) {
-    std::cerr << "tenant-simulator: --listen must be HOST:PORT with a port from 0 to 65535, got "
-              << listen << "\n";
-    return 2;
-  }
-  if (auto s = simulator.Start(listen.substr(0, colon), static_cast<int>(port)); !s.ok()) {
+  if (auto s = simulator.Start(bind->host, bind->port); !s.ok()) {
     std::cerr << "tenant-simulator: " << s.ToString() << "\n";
     return 1;
   }
   std::cout << simulator.url() << std::endl;
-  int sig = 0;
-  sigwait(&signals, &sig);
+  signals.Wait();
   simulator.Stop();
   return 0;
 }

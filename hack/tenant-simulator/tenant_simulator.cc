@@ -7,6 +7,7 @@
 
 #include "hack/tenant-simulator/validation.h"
 #include "operator/core/json_util.h"
+#include "operator/core/time_format.h"
 
 namespace cte::tenantsim {
 namespace {
@@ -589,17 +590,7 @@ SimulatorLimits TenantSimulator::limits() const {
 // URL lists (v2, reference §3)
 
 std::string TenantSimulator::NowIso() const {
-  auto wall = clock_.WallNow();
-  auto t = std::chrono::system_clock::to_time_t(wall);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
+  return FormatRfc3339(clock_.WallNow(), TimePrecision::kMillis);
 }
 
 int64_t TenantSimulator::NowEpoch() const {
@@ -757,37 +748,51 @@ HttpResponse TenantSimulator::GetUrlList(const PathParams& params, const HttpReq
   return HttpResponse::Json(200, Dump(SelectFields(ListJson(*list, false), req.Query("field"))));
 }
 
-HttpResponse TenantSimulator::CreateUrlList(const HttpRequest& req, const TokenSpec& token) {
-  std::optional<HttpResponse> error;
-  auto body = ObjectBody(req, &error);
-  if (!body) return *error;
-  if (!body->contains("name") || !(*body)["name"].is_string()) {
-    return PolicyError(400, {"name is required"});
-  }
-  std::string name = (*body)["name"].get<std::string>();
-  if (auto problem = ListNameProblem(name)) return PolicyError(400, {*problem});
-  if (!body->contains("data") || !(*body)["data"].is_object()) {
-    return PolicyError(400, {"data is required"});
-  }
+std::optional<TenantSimulator::ListBody> TenantSimulator::ValidListBody(
+    const HttpRequest& req, int64_t self, std::optional<HttpResponse>* error) {
+  auto body = ObjectBody(req, error);
+  if (!body) return std::nullopt;
+  auto fail = [&](std::string message) -> std::optional<ListBody> {
+    *error = PolicyError(400, {std::move(message)});
+    return std::nullopt;
+  };
+  if (!body->contains("name") || !(*body)["name"].is_string()) return fail("name is required");
+  ListBody out;
+  out.name = (*body)["name"].get<std::string>();
+  if (auto problem = ListNameProblem(out.name)) return fail(*problem);
+  if (!body->contains("data") || !(*body)["data"].is_object()) return fail("data is required");
   const json& data = (*body)["data"];
-  auto urls = UrlsOf(data, &error);
-  if (!urls) return *error;
-  auto type = TypeOf(data, true, &error);
-  if (!type) return *error;
+  auto urls = UrlsOf(data, error);
+  if (!urls) return std::nullopt;
+  auto type = TypeOf(data, true, error);
+  if (!type) return std::nullopt;
+  out.type = *type;
   for (const auto& [id, other] : url_lists_) {
     // Names are the key CE and the operator use (reference §3.6); refuse a second list by name.
-    if (!other.deleted && other.name == name) {
-      return PolicyError(400, {"a URL list named " + name + " already exists"});
+    if (id != self && !other.deleted && other.name == out.name) {
+      return fail("a URL list named " + out.name + " already exists");
     }
   }
-  std::vector<std::string> clean;
-  if (auto bad = CheckUrls(*urls, *type, &clean)) return *bad;
-  if (auto bad = CheckCaps(clean, options_.limits)) return *bad;
+  if (auto bad = CheckUrls(*urls, out.type, &out.urls)) {
+    *error = std::move(bad);
+    return std::nullopt;
+  }
+  if (auto bad = CheckCaps(out.urls, options_.limits)) {
+    *error = std::move(bad);
+    return std::nullopt;
+  }
+  return out;
+}
+
+HttpResponse TenantSimulator::CreateUrlList(const HttpRequest& req, const TokenSpec& token) {
+  std::optional<HttpResponse> error;
+  auto body = ValidListBody(req, /*self=*/0, &error);
+  if (!body) return *error;
   UrlListState list;
   list.id = next_list_id_++;
-  list.name = name;
-  list.type = *type;
-  list.urls = std::move(clean);
+  list.name = std::move(body->name);
+  list.type = std::move(body->type);
+  list.urls = std::move(body->urls);
   list.pending = true;
   list.modify_type = "Created";
   list.modify_time = NowIso();
@@ -804,32 +809,11 @@ HttpResponse TenantSimulator::PutUrlList(const PathParams& params, const HttpReq
   if (!list) return *error;
   if (list->deleted)
     return PolicyError(400, {"URL list " + Param(params, "id") + " is pending deletion"});
-  auto body = ObjectBody(req, &error);
+  auto body = ValidListBody(req, list->id, &error);
   if (!body) return *error;
-  if (!body->contains("name") || !(*body)["name"].is_string()) {
-    return PolicyError(400, {"name is required"});
-  }
-  std::string name = (*body)["name"].get<std::string>();
-  if (auto problem = ListNameProblem(name)) return PolicyError(400, {*problem});
-  if (!body->contains("data") || !(*body)["data"].is_object()) {
-    return PolicyError(400, {"data is required"});
-  }
-  const json& data = (*body)["data"];
-  auto urls = UrlsOf(data, &error);
-  if (!urls) return *error;
-  auto type = TypeOf(data, true, &error);
-  if (!type) return *error;
-  for (const auto& [id, other] : url_lists_) {
-    if (id != list->id && !other.deleted && other.name == name) {
-      return PolicyError(400, {"a URL list named " + name + " already exists"});
-    }
-  }
-  std::vector<std::string> clean;
-  if (auto bad = CheckUrls(*urls, *type, &clean)) return *bad;
-  if (auto bad = CheckCaps(clean, options_.limits)) return *bad;
-  list->name = name;
-  list->type = *type;
-  list->urls = std::move(clean);
+  list->name = std::move(body->name);
+  list->type = std::move(body->type);
+  list->urls = std::move(body->urls);
   list->pending = true;
   if (list->applied) list->modify_type = "Edited";
   list->modify_time = NowIso();

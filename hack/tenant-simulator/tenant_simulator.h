@@ -146,6 +146,16 @@ class TenantSimulator {
   // Endpoint handlers (called with mu_ held).
   http::HttpResponse ListUrlLists(const http::HttpRequest& req);
   http::HttpResponse GetUrlList(const http::PathParams& params, const http::HttpRequest& req);
+  // The body of a create or PUT: {name, data: {urls, type}}, validated against the name rules,
+  // the entry syntax, the caps and the other lists' names (`self` is the list being replaced, 0
+  // for a create). Requires mu_.
+  struct ListBody {
+    std::string name;
+    std::string type;
+    std::vector<std::string> urls;  // cleaned entries
+  };
+  std::optional<ListBody> ValidListBody(const http::HttpRequest& req, int64_t self,
+                                        std::optional<http::HttpResponse>* error);
   http::HttpResponse CreateUrlList(const http::HttpRequest& req, const TokenSpec& token);
   http::HttpResponse PutUrlList(const http::PathParams& params, const http::HttpRequest& req,
                                 const TokenSpec& token);

@@ -1,13 +1,12 @@
 #include "operator/app/operator_app.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
 #include <thread>
 
 #include "operator/core/duration.h"
+#include "operator/core/stop_signals.h"
 #include "operator/http/http_server.h"
 #include "operator/http/socket_transport.h"
 #include "operator/kube/config.h"
@@ -17,23 +16,6 @@
 #include "operator/metrics/process_collector.h"
 
 namespace cte::app {
-
-StatusOr<std::pair<std::string, int>> ParseBindAddress(const std::string& flag,
-                                                       const std::string& value) {
-  if (value == "0") return std::make_pair(std::string(), -1);
-  size_t colon = value.rfind(':');
-  if (colon == std::string::npos) {
-    return InvalidArgumentError(flag + ": \"" + value + "\" is not HOST:PORT, :PORT or 0");
-  }
-  std::string host = value.substr(0, colon);
-  if (host.empty()) host = "0.0.0.0";
-  char* end = nullptr;
-  long port = std::strtol(value.c_str() + colon + 1, &end, 10);
-  if (colon + 1 == value.size() || *end != '\0' || port < 0 || port > 65535) {
-    return InvalidArgumentError(flag + ": \"" + value + "\" has no valid port");
-  }
-  return std::make_pair(host, static_cast<int>(port));
-}
 
 std::string Usage(const std::string& program) {
   return "usage: " + program + R"( [flags]
@@ -99,10 +81,10 @@ StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args) {
       s = take(f.leader_election_id);
     } else if (arg == "--metrics-bind-address") {
       s = take(f.metrics_bind_address);
-      if (s.ok()) s = ParseBindAddress(arg, f.metrics_bind_address).status();
+      if (s.ok()) s = http::ParseBindAddress(arg, f.metrics_bind_address).status();
     } else if (arg == "--health-probe-bind-address") {
       s = take(f.health_probe_bind_address);
-      if (s.ok()) s = ParseBindAddress(arg, f.health_probe_bind_address).status();
+      if (s.ok()) s = http::ParseBindAddress(arg, f.health_probe_bind_address).status();
     } else if (arg == "--namespace") {
       s = take(f.namespace_name);
     } else if (arg == "--log-format") {
@@ -162,14 +144,14 @@ std::string Identity() {
 // Adapts the kube client's metrics observer to the registry (rest_client_requests_total).
 Status StartServer(http::HttpServer& server, const std::string& flag, const std::string& address,
                    const Logger& log, const std::string& what) {
-  auto bind = ParseBindAddress(flag, address);
+  auto bind = http::ParseBindAddress(flag, address);
   if (!bind.ok()) return bind.status();
-  if (bind->second < 0) return Status::Ok();
-  if (Status s = server.Start(bind->first, bind->second); !s.ok()) {
+  if (bind->disabled) return Status::Ok();
+  if (Status s = server.Start(bind->host, bind->port); !s.ok()) {
     return Status(s.code(), flag + ": " + s.message());
   }
   log.Info("serving",
-           {{"server", what}, {"address", bind->first + ":" + std::to_string(server.port())}});
+           {{"server", what}, {"address", bind->host + ":" + std::to_string(server.port())}});
   return Status::Ok();
 }
 
@@ -189,11 +171,7 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
     return 2;
   }
   // Stop signals are handled by a dedicated thread through sigwait; block them everywhere first.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const StopSignals signals;
 
   Logger log(std::make_shared<StderrSink>(), flags->log_level, flags->log_format);
   auto config = kube::LoadDefault(flags->kubeconfig);
@@ -257,12 +235,11 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   }
 
   std::thread signal_thread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    int sig = signals.Wait();
     log.Info("signal received; stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     manager.Stop();
     // A second signal ends the process at once.
-    sigwait(&signals, &sig);
+    signals.Wait();
     std::_Exit(1);
   });
   signal_thread.detach();

@@ -36,11 +36,6 @@ struct OperatorFlags {
 StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args);
 std::string Usage(const std::string& program);
 
-// A bind address as controller-runtime spells it: ":8080" (all interfaces), "127.0.0.1:0",
-// or "0" (disabled: returns port -1).
-StatusOr<std::pair<std::string, int>> ParseBindAddress(const std::string& flag,
-                                                       const std::string& value);
-
 // What a binary's setup function gets to register its informers and controllers.
 struct AppContext {
   Clock& clock;

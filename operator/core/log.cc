@@ -3,7 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
+
+#include "operator/core/time_format.h"
 
 namespace cte {
 namespace {
@@ -23,17 +24,7 @@ const char* LevelName(LogLevel l) {
 }
 
 std::string Timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto t = std::chrono::system_clock::to_time_t(now);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
+  return FormatRfc3339(std::chrono::system_clock::now(), TimePrecision::kMillis);
 }
 
 class NullSink : public LogSink {

@@ -142,4 +142,26 @@ QueryParams ParseQuery(std::string_view raw_query) {
   return out;
 }
 
+StatusOr<BindAddress> ParseBindAddress(std::string_view flag, std::string_view value) {
+  BindAddress out;
+  if (value == "0") {
+    out.disabled = true;
+    return out;
+  }
+  auto bad = [&](const char* why) {
+    return InvalidArgumentError(std::string(flag) + ": \"" + std::string(value) + "\" " + why);
+  };
+  size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos) return bad("is not HOST:PORT, :PORT or 0");
+  out.host = colon == 0 ? "0.0.0.0" : std::string(value.substr(0, colon));
+  std::string_view port = value.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return bad("has no valid port");
+  }
+  out.port = std::stoi(std::string(port));
+  if (out.port > 65535) return bad("has a port above 65535");
+  return out;
+}
+
 }  // namespace cte::http

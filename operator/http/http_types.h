@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "operator/core/status.h"
+
 namespace cte::http {
 
 // Header names compare case-insensitively, as HTTP requires.
@@ -48,5 +50,15 @@ const char* ReasonPhrase(int status);
 std::string PercentDecode(std::string_view s, bool plus_is_space);
 std::string PercentEncode(std::string_view s);
 QueryParams ParseQuery(std::string_view raw_query);
+
+struct BindAddress {
+  std::string host;  // IPv4 literal; "0.0.0.0" for ":PORT"
+  int port = 0;      // 0: pick a free port
+  bool disabled = false;
+};
+
+// A listen address as controller-runtime's flags spell it: "HOST:PORT", ":PORT" (all
+// interfaces), or "0" (disabled). Errors name `flag` and the value.
+StatusOr<BindAddress> ParseBindAddress(std::string_view flag, std::string_view value);
 
 }  // namespace cte::http

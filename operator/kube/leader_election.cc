@@ -1,5 +1,6 @@
 #include "operator/kube/leader_election.h"
 
+#include "operator/core/time_format.h"
 #include "operator/kube/object_helpers.h"
 
 namespace cte::kube {
@@ -9,17 +10,6 @@ using nlohmann::json;
 namespace {
 
 const GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
-
-std::string MicroNow(WallTime t) {
-  // Lease times are MicroTime.
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
-  std::string base = FormatTime(secs);
-  base.pop_back();  // Z
-  char frac[32];
-  std::snprintf(frac, sizeof(frac), ".%06lldZ", static_cast<long long>(micros));
-  return base + frac;
-}
 
 int64_t Seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
 
@@ -62,13 +52,13 @@ bool LeaderElector::TryAcquireOrRenew() {
                             RequestTimeout());
   json spec_mine = {{"holderIdentity", config_.identity},
                     {"leaseDurationSeconds", Seconds(config_.lease_duration)},
-                    {"renewTime", MicroNow(wall)}};
+                    {"renewTime", FormatRfc3339(wall, TimePrecision::kMicros)}};
   if (!got.ok()) {
     if (got.status().code() != StatusCode::kNotFound) {
       log_.Warn("cannot read lease", {{"error", got.status().ToString()}});
       return false;
     }
-    spec_mine["acquireTime"] = MicroNow(wall);
+    spec_mine["acquireTime"] = FormatRfc3339(wall, TimePrecision::kMicros);
     spec_mine["leaseTransitions"] = 0;
     json lease = {
         {"apiVersion", "coordination.k8s.io/v1"},
@@ -96,10 +86,11 @@ bool LeaderElector::TryAcquireOrRenew() {
   bool expired = holder.empty() || now - observed_time_ >= held_for;
   if (!mine && !expired) return false;
   if (mine) {
-    spec_mine["acquireTime"] = spec.value("acquireTime", MicroNow(wall));
+    spec_mine["acquireTime"] =
+        spec.value("acquireTime", FormatRfc3339(wall, TimePrecision::kMicros));
     spec_mine["leaseTransitions"] = spec.value("leaseTransitions", 0);
   } else {
-    spec_mine["acquireTime"] = MicroNow(wall);
+    spec_mine["acquireTime"] = FormatRfc3339(wall, TimePrecision::kMicros);
     spec_mine["leaseTransitions"] = spec.value("leaseTransitions", 0) + 1;
   }
   lease["spec"] = spec_mine;

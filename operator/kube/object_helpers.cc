@@ -1,6 +1,6 @@
 #include "operator/kube/object_helpers.h"
 
-#include <ctime>
+#include "operator/core/time_format.h"
 
 namespace cte::kube {
 
@@ -10,34 +10,12 @@ namespace {
 
 const GroupVersionResource kEvents{"events.k8s.io", "v1", "events", true, "Event"};
 
-std::string MicroTime(WallTime t) {
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
-  std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof(out), "%s.%06lldZ", buf, static_cast<long long>(micros));
-  return out;
-}
-
 std::string Name(const json& o) { return o.value("/metadata/name"_json_pointer, std::string()); }
 std::string Namespace(const json& o) {
   return o.value("/metadata/namespace"_json_pointer, std::string());
 }
 
 }  // namespace
-
-std::string FormatTime(WallTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 const json* FindCondition(const json& conditions, const std::string& type) {
   if (!conditions.is_array()) return nullptr;
@@ -59,12 +37,12 @@ bool SetCondition(json& conditions, const Condition& condition, WallTime now) {
     desired["lastTransitionTime"] =
         c.value("status", "") == condition.status && c.contains("lastTransitionTime")
             ? c["lastTransitionTime"]
-            : json(FormatTime(now));
+            : json(FormatRfc3339(now));
     if (c == desired) return false;
     c = desired;
     return true;
   }
-  desired["lastTransitionTime"] = FormatTime(now);
+  desired["lastTransitionTime"] = FormatRfc3339(now);
   conditions.push_back(desired);
   return true;
 }
@@ -170,7 +148,7 @@ bool EventRecorder::Record(const json& regarding, const std::string& type,
       {"apiVersion", "events.k8s.io/v1"},
       {"kind", "Event"},
       {"metadata", {{"generateName", md.value("name", "object") + "."}, {"namespace", ns}}},
-      {"eventTime", MicroTime(clock_.WallNow())},
+      {"eventTime", FormatRfc3339(clock_.WallNow(), TimePrecision::kMicros)},
       {"reportingController", controller_},
       {"reportingInstance", instance_},
       {"action", action},

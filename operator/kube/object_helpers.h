@@ -24,9 +24,6 @@ struct Condition {
   int64_t observed_generation = 0;
 };
 
-// RFC 3339 with seconds, UTC: the metav1.Time format.
-std::string FormatTime(WallTime t);
-
 // Sets `condition` in a metav1.Condition array (created if absent). lastTransitionTime moves only
 // when the status value changes, as apimachinery's meta.SetStatusCondition does. Returns true when
 // anything in the array changed.

@@ -107,5 +107,22 @@ TEST_F(HttpServerTest, StopClosesOpenStreams) {
   EXPECT_TRUE(c.closed());
 }
 
+TEST(BindAddressTest, ParsesControllerRuntimeSpellings) {
+  auto all = ParseBindAddress("--metrics-bind-address", ":8080");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->host, "0.0.0.0");
+  EXPECT_EQ(all->port, 8080);
+  auto loopback = ParseBindAddress("--listen", "127.0.0.1:0");
+  ASSERT_TRUE(loopback.ok());
+  EXPECT_EQ(loopback->host, "127.0.0.1");
+  EXPECT_EQ(loopback->port, 0);
+  EXPECT_TRUE(ParseBindAddress("--x", "0")->disabled);
+  for (const char* bad : {"8080", "127.0.0.1:", "127.0.0.1:abc", "127.0.0.1:99999", ":-1"}) {
+    auto r = ParseBindAddress("--listen", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("--listen"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace cte::http

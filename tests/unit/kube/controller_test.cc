@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "operator/core/time_format.h"
 #include "operator/kube/object_helpers.h"
 
 namespace cte::kube {
@@ -164,7 +165,7 @@ TEST(ConditionTest, TransitionTimeMovesOnlyWhenStatusChanges) {
   EXPECT_EQ(conditions[0]["lastTransitionTime"], first);  // same status: time kept
   EXPECT_TRUE(SetCondition(conditions, {"Ready", "True", "Done", "ok", 2}, t2));
   EXPECT_NE(conditions[0]["lastTransitionTime"], first);
-  EXPECT_EQ(conditions[0]["lastTransitionTime"], FormatTime(t2));
+  EXPECT_EQ(conditions[0]["lastTransitionTime"], FormatRfc3339(t2));
   EXPECT_EQ(conditions.size(), 1u);
   ASSERT_NE(FindCondition(conditions, "Ready"), nullptr);
   EXPECT_EQ(FindCondition(conditions, "Stalled"), nullptr);
