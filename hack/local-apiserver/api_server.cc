@@ -732,6 +732,13 @@ ApiServer::WriteResult ApiServer::CommitWrite(const ResourceRequest& r, const js
                                       old_md["name"].get<std::string>() + ")"));
     }
     std::string rv = md.value("resourceVersion", "");
+    // Custom resources, unlike some built-ins, refuse an unconditional update.
+    if (rv.empty() && t.custom && req.method == "PUT") {
+      return fail(422, Invalid(t, name,
+                               {{"FieldValueInvalid", "metadata.resourceVersion",
+                                 "metadata.resourceVersion: Invalid value: 0x0: must be specified "
+                                 "for an update"}}));
+    }
     if (!rv.empty() && rv != old_md.value("resourceVersion", "")) {
       return fail(409, StatusBody(409, "Conflict",
                                   "Operation cannot be fulfilled on " + t.QualifiedResource() +

@@ -88,7 +88,6 @@ Status KubeClient::Watch(const KubeRequest& request, http::CancelToken& cancel,
                          Duration silence_timeout) {
   int status_code = 0;
   std::string error_body, retry_after, pending;
-  bool stopped = false;
   Status parse_error;
   Status s = transport_.Stream(
       Build(request, silence_timeout), cancel,
@@ -114,10 +113,7 @@ Status KubeClient::Watch(const KubeRequest& request, http::CancelToken& cancel,
             return false;
           }
           WatchEvent ev{parsed.value("type", ""), parsed.value("object", nlohmann::json::object())};
-          if (!on_event(ev)) {
-            stopped = true;
-            return false;
-          }
+          if (!on_event(ev)) return false;
         }
         pending.erase(0, start);
         return true;
@@ -129,7 +125,6 @@ Status KubeClient::Watch(const KubeRequest& request, http::CancelToken& cancel,
   if (status_code != 0 && status_code != 200)
     return StatusFromResponse(status_code, error_body, retry_after);
   if (!parse_error.ok()) return parse_error;
-  (void)stopped;
   return Status::Ok();
 }
 

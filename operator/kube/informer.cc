@@ -78,12 +78,12 @@ bool NewerThan(const std::string& a, const std::string& b) {
 
 void Informer::ExpectOwnStatusWrite(const std::string& key, const json& status) {
   std::lock_guard<std::mutex> lock(mu_);
-  pending_own_[key] = status;
+  own_writes_[key] = {status, ""};
 }
 
 void Informer::CancelOwnWrite(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  pending_own_.erase(key);
+  own_writes_.erase(key);
 }
 
 void Informer::ApplyOwnWrite(const json& object) {
@@ -92,8 +92,8 @@ void Informer::ApplyOwnWrite(const json& object) {
   std::string rv = stripped->value("/metadata/resourceVersion"_json_pointer, std::string());
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // If the echo already went by, pending_own_ no longer holds the key: nothing to swallow.
-    if (pending_own_.erase(key) > 0) own_writes_[key] = rv;
+    // If the echo already went by, the entry is gone: nothing left to swallow.
+    if (auto it = own_writes_.find(key); it != own_writes_.end()) it->second.resource_version = rv;
     ObjectPtr cached = cache_.Get(key);
     std::string cached_rv =
         cached ? cached->value("/metadata/resourceVersion"_json_pointer, std::string()) : "";
@@ -322,27 +322,23 @@ void Informer::HandleEvent(const WatchEvent& ev) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = own_writes_.find(key);
-    if (it != own_writes_.end()) {
-      own_echo = ev.type == "MODIFIED" && it->second == rv;
-      if (own_echo || ev.type == "DELETED") own_writes_.erase(it);
-    }
-    // The echo overtook the HTTP answer: recognise it by content (our status, nothing else
-    // changed since the cached object).
-    auto pending = pending_own_.find(key);
-    if (!own_echo && pending != pending_own_.end() && ev.type == "MODIFIED") {
-      ObjectPtr cached = cache_.Get(key);
-      if (cached && obj->value("status", json::object()) == pending->second) {
+    if (it != own_writes_.end() && ev.type == "MODIFIED") {
+      const OwnWrite& w = it->second;
+      if (!w.resource_version.empty()) {
+        own_echo = w.resource_version == rv;
+      } else if (ObjectPtr cached = cache_.Get(key);
+                 cached && obj->value("status", json::object()) == w.status) {
+        // The echo overtook the HTTP answer: it is ours if it carries our status and nothing
+        // else changed since the cached object.
         json a = *obj, b = *cached;
         for (json* o : {&a, &b}) {
           o->erase("status");
           (*o)["metadata"].erase("resourceVersion");
         }
-        if (a == b) {
-          own_echo = true;
-          pending_own_.erase(pending);
-        }
+        own_echo = a == b;
       }
     }
+    if (it != own_writes_.end() && (own_echo || ev.type == "DELETED")) own_writes_.erase(it);
   }
   if (ev.type == "ADDED" || ev.type == "MODIFIED") {
     ObjectPtr old;

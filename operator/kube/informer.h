@@ -124,8 +124,13 @@ class Informer {
   MonoTime last_activity_{};
   MonoTime last_failure_{};
   http::CancelToken* active_watch_ = nullptr;
-  std::map<std::string, std::string> own_writes_;      // key -> resourceVersion we wrote
-  std::map<std::string, nlohmann::json> pending_own_;  // key -> status being written
+  // Our status writes whose watch echo has not been seen yet. The echo is recognised by the
+  // resourceVersion once the answer arrived, or by content if the echo overtook the answer.
+  struct OwnWrite {
+    nlohmann::json status;
+    std::string resource_version;  // empty until ApplyOwnWrite
+  };
+  std::map<std::string, OwnWrite> own_writes_;
 
   std::atomic<int> lists_{0};
   std::atomic<int> watch_starts_{0};

@@ -17,12 +17,12 @@ std::string Namespace(const json& o) {
 
 }  // namespace
 
-const json* FindCondition(const json& conditions, const std::string& type) {
-  if (!conditions.is_array()) return nullptr;
+std::optional<json> FindCondition(const json& conditions, const std::string& type) {
+  if (!conditions.is_array()) return std::nullopt;
   for (const auto& c : conditions) {
-    if (c.is_object() && c.value("type", "") == type) return &c;
+    if (c.is_object() && c.value("type", "") == type) return c;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 bool SetCondition(json& conditions, const Condition& condition, WallTime now) {

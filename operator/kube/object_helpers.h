@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "operator/core/clock.h"
@@ -28,8 +29,10 @@ struct Condition {
 // when the status value changes, as apimachinery's meta.SetStatusCondition does. Returns true when
 // anything in the array changed.
 bool SetCondition(nlohmann::json& conditions, const Condition& condition, WallTime now);
-// The condition of `type`, or null.
-const nlohmann::json* FindCondition(const nlohmann::json& conditions, const std::string& type);
+// A copy of the condition of `type`, or nullopt. A copy rather than a pointer: callers often pass
+// a temporary (`status.value("conditions", json::array())`), and a pointer into it would dangle.
+std::optional<nlohmann::json> FindCondition(const nlohmann::json& conditions,
+                                            const std::string& type);
 
 // Writes status through the /status subresource.
 class StatusWriter {

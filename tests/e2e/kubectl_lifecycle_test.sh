@@ -48,4 +48,11 @@ k get nst acme -o json >"$WORK/acme.json"
 k label nst acme bump=1 >/dev/null
 out=$(expect_failure k replace -f "$WORK/acme.json")
 expect_contains "$out" "the object has been modified"
+# A custom resource cannot be updated without a resourceVersion (kubectl replace fills one in,
+# so this goes straight to the API).
+k get nst acme -o json | jq 'del(.metadata.resourceVersion)' >"$WORK/acme-no-rv.json"
+out=$(curl -s -X PUT -H 'Content-Type: application/json' --data-binary @"$WORK/acme-no-rv.json" \
+  "$APISERVER_URL/apis/cte.netskope.io/v1alpha1/namespaces/default/netskopetenants/acme")
+expect_contains "$out" '"code":422'
+expect_contains "$out" "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
 echo "PASS kubectl_lifecycle_test"

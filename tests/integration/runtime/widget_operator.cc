@@ -70,8 +70,7 @@ class WidgetReconciler : public kube::Reconciler {
     }
     json status = widget.value("status", json::object());
     status["observedGeneration"] = widget["metadata"].value("generation", int64_t{0});
-    const json old_conditions = status.value("conditions", json::array());
-    const json* old_ready = kube::FindCondition(old_conditions, "Ready");
+    auto old_ready = kube::FindCondition(status.value("conditions", json::array()), "Ready");
     std::string old_ready_status = old_ready ? old_ready->value("status", "") : "";
     kube::SetCondition(status["conditions"], ready, ctx_.clock.WallNow());
     std::string requested = widget["metadata"]

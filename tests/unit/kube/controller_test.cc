@@ -167,8 +167,11 @@ TEST(ConditionTest, TransitionTimeMovesOnlyWhenStatusChanges) {
   EXPECT_NE(conditions[0]["lastTransitionTime"], first);
   EXPECT_EQ(conditions[0]["lastTransitionTime"], FormatRfc3339(t2));
   EXPECT_EQ(conditions.size(), 1u);
-  ASSERT_NE(FindCondition(conditions, "Ready"), nullptr);
-  EXPECT_EQ(FindCondition(conditions, "Stalled"), nullptr);
+  // A temporary argument is safe: the result is a copy.
+  auto ready = FindCondition(json(conditions), "Ready");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ((*ready)["status"], "True");
+  EXPECT_FALSE(FindCondition(conditions, "Stalled").has_value());
 }
 
 }  // namespace
