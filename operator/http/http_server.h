@@ -69,6 +69,9 @@ class HttpServer {
   // Closes every open connection (handlers see Closed()) but keeps accepting new ones.
   void CloseAllConnections();
 
+  // Connections accepted since Start() (lets tests check that clients reuse connections).
+  uint64_t connections_accepted() const { return accepted_; }
+
  private:
   struct RouteEntry {
     std::string method;
@@ -86,6 +89,7 @@ class HttpServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> accepted_{0};
   std::thread accept_thread_;
 
   std::mutex mu_;
