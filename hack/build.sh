@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Paths relative to the checkout, so worktrees and fresh clones share ccache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+
 preset=${1:-debug}
 shift || true
 case $preset in
