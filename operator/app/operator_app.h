@@ -30,6 +30,8 @@ struct OperatorFlags {
   Duration graceful_shutdown_timeout = std::chrono::seconds(25);
   Duration watchdog = std::chrono::seconds(90);
   int workers = 2;
+  Duration reconcile_timeout = std::chrono::minutes(5);
+  Duration sync_period = std::chrono::hours(10);  // zero: no periodic resync
 };
 
 // Parses argv (both `--flag value` and `--flag=value`). Errors name the flag and the reason.
@@ -45,6 +47,7 @@ struct AppContext {
   kube::Manager& manager;
   metrics::Registry& registry;
   const OperatorFlags& flags;
+  std::string identity;  // this replica's name in the Lease and in Events' reportingInstance
 };
 
 // Runs the operator until SIGTERM/SIGINT (exit 0 after draining and releasing the lease) or loss

@@ -10,6 +10,7 @@
 #include "operator/core/json_util.h"
 #include "operator/http/socket_transport.h"
 #include "operator/kube/client.h"
+#include "operator/kube/controller.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/object_helpers.h"
 
@@ -203,37 +204,67 @@ TEST_F(RuntimeIntegrationTest, StatusWriteRetriesAConflictAndSkipsUnchangedStatu
   EXPECT_EQ(Requests(put), 2);
 }
 
-TEST_F(RuntimeIntegrationTest, OwnStatusWriteDoesNotReachHandlers) {
+class CountingReconciler : public Reconciler {
+ public:
+  Result Reconcile(const Request&, const ReconcileContext&) override {
+    ++calls;
+    return Result::Ok();
+  }
+  std::atomic<int> calls{0};
+};
+
+// A status write reaches every handler of the informer (a controller that Watches this kind must
+// see a Ready change), while the owning controller's generation predicate keeps it from
+// reconciling its own status write.
+TEST_F(RuntimeIntegrationTest, StatusWriteReachesOtherHandlersButNotTheOwner) {
   json w = CreateWidget("echo");
-  StartInformer();
-  StatusWriter writer(*client_, kWidgets, "test", informer_.get());
+  InformerOptions o;
+  informer_ = std::make_unique<Informer>(*client_, kWidgets, clock_, random_, NullLogger(), o);
+  informer_->AddHandler(&handler_);
+  CountingReconciler owner_reconciler;
+  Controller owner("owner", owner_reconciler, clock_, random_, NullLogger());
+  owner.For(*informer_);
+  informer_->Start();
+  ASSERT_TRUE(informer_->WaitForSync(std::chrono::seconds(10)));
+  owner.Start();
+  ASSERT_TRUE(WaitUntil([&] { return owner_reconciler.calls == 1; }));
+
+  StatusWriter writer(*client_, kWidgets, "test");
   auto written = writer.Write(w, {{"observedGeneration", 1}});
   ASSERT_TRUE(written.ok());
-  std::string rv = (*written)["metadata"]["resourceVersion"];
-  // Wait until the informer has seen past our write (its echo, then a bookmark).
-  ASSERT_TRUE(
-      WaitUntil([&] { return std::stoull(informer_->resource_version()) >= std::stoull(rv); }));
-  EXPECT_EQ(handler_.Get("update:default/echo"), 0);
+  ASSERT_TRUE(WaitUntil([&] { return handler_.Get("update:default/echo") == 1; }));
   EXPECT_EQ((*informer_->cache().Get("default/echo"))["status"]["observedGeneration"], 1);
-  // Someone else's write is delivered.
+
+  // A spec change passes the owner's predicate. Its reconcile being the second one shows that
+  // the status write before it caused none.
   ASSERT_TRUE(client_
                   ->Do(PatchRequest(kWidgets, "default", "echo", PatchType::kMerge,
                                     {{"spec", {{"size", 2}}}}))
                   .ok());
-  ASSERT_TRUE(WaitUntil([&] { return handler_.Get("update:default/echo") == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return handler_.Get("update:default/echo") == 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return owner_reconciler.calls == 2; }));
+  owner.Stop(std::chrono::seconds(5));
+  EXPECT_EQ(owner_reconciler.calls, 2);
 }
 
 TEST_F(RuntimeIntegrationTest, FinalizersAreAddedAndRemovedWithGuardedPatches) {
   json w = CreateWidget("fin");
   auto added = AddFinalizer(*client_, kWidgets, w, "test/one");
   ASSERT_TRUE(added.ok()) << added.status().ToString();
-  auto again = AddFinalizer(*client_, kWidgets, *added, "test/two");
+  EXPECT_TRUE(added->changed);
+  auto again = AddFinalizer(*client_, kWidgets, added->object, "test/two");
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)["metadata"]["finalizers"], json({"test/one", "test/two"}));
-  // A stale view (someone removed test/one meanwhile) must not remove the wrong entry.
-  ASSERT_TRUE(RemoveFinalizer(*client_, kWidgets, *again, "test/one").ok());
-  auto stale = RemoveFinalizer(*client_, kWidgets, *again, "test/two");  // index 1 no longer exists
-  EXPECT_FALSE(stale.ok());
+  EXPECT_EQ(again->object["metadata"]["finalizers"], json({"test/one", "test/two"}));
+  auto unchanged = AddFinalizer(*client_, kWidgets, again->object, "test/two");
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_FALSE(unchanged->changed);
+  // A stale view (someone removed test/one meanwhile) must not remove the wrong entry, and the
+  // failed `test` is a conflict to retry after re-reading, not a terminal error.
+  ASSERT_TRUE(RemoveFinalizer(*client_, kWidgets, again->object, "test/one").ok());
+  auto stale = RemoveFinalizer(*client_, kWidgets, again->object, "test/two");  // index 1 is gone
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << stale.status().ToString();
+  EXPECT_TRUE(Result::FromStatus(stale.status()).kind() == Result::Kind::kRetryableError);
   auto fresh = client_->Do(GetRequest(kWidgets, "default", "fin"));
   EXPECT_EQ((*fresh)["metadata"]["finalizers"], json({"test/two"}));
 }
