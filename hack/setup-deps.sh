@@ -14,6 +14,9 @@ packages=(
   libgtest-dev libgmock-dev
   libsqlite3-dev libre2-dev
   prometheus
+  # The official Python client (for /usr/bin/python3): a second real client of the local API
+  # server besides kubectl (tests/e2e/python_client_test.py).
+  python3-kubernetes
 )
 
 missing=()

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace cte {
 
@@ -13,5 +15,10 @@ enum class TimePrecision { kSeconds, kMillis, kMicros };
 // "2026-11-27T22:03:41Z", "2026-11-27T22:03:41.123Z" or "2026-11-27T22:03:41.123456Z".
 std::string FormatRfc3339(std::chrono::system_clock::time_point t,
                           TimePrecision precision = TimePrecision::kSeconds);
+
+// Reads an RFC 3339 timestamp as Go's time.Parse(time.RFC3339) does: "2026-11-27T22:03:41Z",
+// any number of fraction digits (up to nanoseconds), and a numeric offset ("+05:30") instead of
+// "Z". Nullopt for anything else, including out-of-range fields.
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace cte

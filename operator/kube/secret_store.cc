@@ -93,6 +93,8 @@ StatusOr<std::shared_ptr<const Secret>> SecretStore::Get(const std::string& ns,
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
+  // Hold it only while something references it; otherwise answer without keeping the data.
+  if (!Referenced(key)) return std::shared_ptr<const Secret>(secret);
   auto& slot = held_[key];
   // Two workers may fetch at once; keep the newer answer.
   if (!slot || NewerOrEqual(secret->resource_version, slot->resource_version)) slot = secret;
