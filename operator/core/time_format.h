@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+
+#include "operator/core/status.h"
 
 namespace cte {
 
@@ -13,5 +16,11 @@ enum class TimePrecision { kSeconds, kMillis, kMicros };
 // "2026-11-27T22:03:41Z", "2026-11-27T22:03:41.123Z" or "2026-11-27T22:03:41.123456Z".
 std::string FormatRfc3339(std::chrono::system_clock::time_point t,
                           TimePrecision precision = TimePrecision::kSeconds);
+
+// Parses an ISO-8601 date-time the way Cloud Exchange's API (pydantic) accepts one:
+// "YYYY-MM-DDTHH:MM[:SS[.fraction]]" with 'T' or a space between date and time, then "Z",
+// "+HH:MM", "+HHMM" or nothing (UTC). Also a bare date "YYYY-MM-DD" (midnight UTC). Fractions
+// keep microseconds. InvalidArgument says what was wrong; years outside 1970..9999 are refused.
+StatusOr<std::chrono::system_clock::time_point> ParseIso8601(std::string_view text);
 
 }  // namespace cte
