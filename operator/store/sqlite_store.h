@@ -7,6 +7,9 @@
 // then commits once. Under concurrent load the fsync cost is shared by all waiting callers; a lone
 // caller pays one fsync, as without grouping.
 //
+// Checkpoints (copying the WAL into the database file) run on a background thread with PASSIVE
+// checkpoints, so neither the writer nor readers wait for them.
+//
 // Reads use a small pool of read-only connections; WAL lets them run beside the writer and see
 // the last committed state. Select() keeps one connection (and its snapshot) for the cursor's life.
 //
@@ -44,6 +47,11 @@ struct SqliteStoreOptions {
   // At most this many batches, or about this many indicator rows, go into one transaction.
   size_t max_group_batches = 512;
   size_t max_group_rows = 200000;
+  // A background thread copies the write-ahead log into the database file once it holds this
+  // many pages (SQLite would otherwise do it inside a commit, on the writer's critical path).
+  int checkpoint_pages = 4000;
+  // Page size of a new file (an existing file keeps its own).
+  int page_size = 4096;
   // Tests only: create or migrate the file to this schema version instead of the latest.
   int schema_version = 0;
 };
@@ -92,9 +100,12 @@ class SqliteIndicatorStore : public IndicatorStore {
   SqliteIndicatorStore(SqliteStoreOptions options, Logger log);
   Status Init();
   void WriterLoop();
+  void CheckpointLoop();
   void RunGroup(std::vector<Pending*>& group);
-  StatusOr<BatchResult> ApplyBatch(const WriteBatch& batch, GroupState& group,
-                                   std::vector<ChangeEvent>& events);
+  // Applies one batch inside the open transaction. `group` holds the sources earlier batches of
+  // the transaction created; sources this batch creates go to `created`.
+  StatusOr<BatchResult> ApplyBatch(const WriteBatch& batch, const GroupState& group,
+                                   GroupState& created, std::vector<ChangeEvent>& events);
   void Dispatch(const std::vector<ChangeEvent>& events);
 
   StatusOr<std::unique_ptr<ReaderLease>> AcquireReader();
@@ -115,6 +126,14 @@ class SqliteIndicatorStore : public IndicatorStore {
   std::deque<Pending*> queue_;
   bool stopping_ = false;
   std::thread writer_thread_;
+
+  // Background checkpoints: the writer's WAL hook raises `checkpoint_due_`.
+  std::unique_ptr<sqlite::Connection> checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
+  bool checkpoint_stop_ = false;
+  std::thread checkpoint_thread_;
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> batches_{0};
 

@@ -319,7 +319,11 @@ TEST_F(SqliteStoreTest, ConcurrentCommitsShareOneTransaction) {
   std::vector<std::thread> others;
   while (events.load() == 0) std::this_thread::yield();
   for (int i = 0; i < 5; ++i) {
-    others.emplace_back([&, i] { Upsert({Ind("v" + std::to_string(i) + ".example")}); });
+    // A source none of them has written before: each batch of the group must find the one
+    // the earlier batch created, not create it again.
+    others.emplace_back([&, i] {
+      Upsert({Ind("v" + std::to_string(i) + ".example", IndicatorType::kUrl, kOther)});
+    });
   }
   while (store_->queued() < 5) std::this_thread::yield();
   {
@@ -334,6 +338,8 @@ TEST_F(SqliteStoreTest, ConcurrentCommitsShareOneTransaction) {
   EXPECT_EQ(stats.transactions, 2u);
   IndicatorQuery q = All("team-a");
   EXPECT_EQ(*store_->Count(q), 6);
+  q.sources = {"other"};
+  EXPECT_EQ(*store_->Count(q), 5);
 }
 
 TEST_F(SqliteStoreTest, NotifiesOncePerSourceAndKindAfterCommit) {
