@@ -12,7 +12,7 @@ packages=(
   libcpprest-dev libboost-dev libssl-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  libsqlite3-dev libre2-dev
+  libsqlite3-dev libre2-dev libsimdjson-dev
   prometheus
 )
 
