@@ -12,7 +12,7 @@ packages=(
   libcpprest-dev libboost-dev libssl-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  libsqlite3-dev libre2-dev
+  libsqlite3-dev libre2-dev libsimdjson-dev
   prometheus
   # The official Python client (for /usr/bin/python3): a second real client of the local API
   # server besides kubectl (tests/e2e/python_client_test.py).

@@ -45,5 +45,50 @@ TEST(TimeFormatTest, ParsesWhatGoParsesAsRfc3339) {
   EXPECT_EQ(*ParseRfc3339(FormatRfc3339(t, TimePrecision::kMicros)), t);
 }
 
+TEST(TimeFormatTest, ParsesTheIso8601FormsCloudExchangeAccepts) {
+  using std::chrono::seconds;
+  const auto base = std::chrono::system_clock::time_point(seconds(1'800'000'000));
+  struct Case {
+    const char* text;
+    std::chrono::system_clock::time_point want;
+  };
+  const Case cases[] = {
+      {"2027-01-15T08:00:00Z", base},
+      {"2027-01-15T08:00:00", base},  // no zone: UTC, as CE stores naive datetimes
+      {"2027-01-15 08:00:00", base},
+      {"2027-01-15T08:00Z", base},
+      {"2027-01-15T09:30:00+01:30", base},
+      {"2027-01-15T03:00:00-0500", base},
+      {"2027-01-15T08:00:00.123456789Z", base + std::chrono::microseconds(123'456)},
+      {"2027-01-15T08:00:00,5Z", base + std::chrono::milliseconds(500)},
+      {"2027-01-15", base - std::chrono::hours(8)},
+      {"2028-02-29T00:00:00Z", std::chrono::system_clock::time_point(seconds(1'835'395'200))},
+  };
+  for (const auto& c : cases) {
+    auto got = ParseIso8601(c.text);
+    ASSERT_TRUE(got.ok()) << c.text << ": " << got.status().message();
+    EXPECT_EQ(*got, c.want) << c.text;
+  }
+}
+
+TEST(TimeFormatTest, RefusesMalformedDateTimesWithAReason) {
+  for (const char* bad : {"", "yesterday", "2027-13-01", "2027-02-29", "2027-01-15T25:00:00Z",
+                          "2027-01-15T08:00:00+25:00", "2027-01-15T08:00:00Zjunk", "2027-01-15T08",
+                          "1969-12-31T23:59:59Z", "2027-01-15T08:00:00."}) {
+    auto got = ParseIso8601(bad);
+    ASSERT_FALSE(got.ok()) << bad;
+    EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(got.status().message().find("ISO-8601"), std::string::npos);
+  }
+}
+
+TEST(TimeFormatTest, FormatAndParseRoundTrip) {
+  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1'812'345'678)) +
+           std::chrono::milliseconds(42);
+  auto back = ParseIso8601(FormatRfc3339(t, TimePrecision::kMillis));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, t);
+}
+
 }  // namespace
 }  // namespace cte

@@ -1,0 +1,54 @@
+// Who may push to the ingest API: the client credentials of each APISource CTEPlugin (the keys
+// client_id and client_secret of the Secret its spec.apiSource.credentialsSecretRef names), with
+// the plugin's settings that apply at ingest. The CTEPlugin reconciler (the sharing issue) keeps a
+// registry filled from the cluster; until then StaticCredentialsRegistry is filled by hand (tests)
+// or from a file (`--ingest-credentials-file`, for local runs).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/core/secret_string.h"
+#include "operator/core/status.h"
+#include "operator/store/indicator.h"
+#include "operator/store/source_policy.h"
+
+namespace cte::ingest {
+
+struct ApiSourceCredentials {
+  store::SourceRef plugin;
+  std::string client_id;
+  SecretString client_secret;
+  // Scopes this client may be granted (both by default).
+  std::vector<std::string> scopes = {"cte_read", "cte_write"};
+  store::SourcePolicy policy;
+};
+
+// Thread-safe; lookups run on every ingest request.
+class CredentialsRegistry {
+ public:
+  virtual ~CredentialsRegistry() = default;
+  virtual std::optional<ApiSourceCredentials> FindByClientId(const std::string& client_id) const = 0;
+};
+
+class StaticCredentialsRegistry : public CredentialsRegistry {
+ public:
+  // Adds or replaces the credentials of a plugin. InvalidArgument when the client_id is already
+  // used by another plugin (a client_id must name exactly one plugin) or a field is empty.
+  Status Put(ApiSourceCredentials credentials);
+  void Remove(const store::SourceRef& plugin);
+  std::optional<ApiSourceCredentials> FindByClientId(const std::string& client_id) const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, ApiSourceCredentials> by_client_id_;
+};
+
+// Reads `[{"namespace","plugin","clientId","clientSecret","agingDays","overrideReputation",
+// "scopes"}...]` (JSON or YAML). Errors name the entry and field; secrets never appear in them.
+StatusOr<std::vector<ApiSourceCredentials>> ParseCredentialsFile(const std::string& text);
+
+}  // namespace cte::ingest

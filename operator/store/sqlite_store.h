@@ -1,0 +1,162 @@
+// The embedded IndicatorStore: one SQLite 3 file in WAL mode with synchronous=FULL, so a
+// committed transaction is in the write-ahead log and fsync'ed before Commit() returns.
+//
+// Group commit: Commit() hands its batch to the store's single writer thread and waits. The writer
+// takes every batch that queued up while the previous transaction was being synced and applies
+// them in one transaction, each inside its own SAVEPOINT (a batch that fails rolls back alone),
+// then commits once. Under concurrent load the fsync cost is shared by all waiting callers; a lone
+// caller pays one fsync, as without grouping.
+//
+// Checkpoints (copying the WAL into the database file) run on a background thread with PASSIVE
+// checkpoints, so neither the writer nor readers wait for them.
+//
+// Reads use a small pool of read-only connections; WAL lets them run beside the writer and see
+// the last committed state. Select() keeps one connection (and its snapshot) for the cursor's life.
+//
+// Backup: BackupSqliteStore() copies a live store with SQLite's online backup API (the
+// `cte-operator store backup` subcommand); see docs/store.md.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "operator/core/log.h"
+#include "operator/store/indicator_store.h"
+
+namespace cte::store {
+
+namespace sqlite {
+class Connection;
+}
+
+struct SqliteStoreOptions {
+  std::string path;
+  // Read connections kept open (more are opened when all are busy, up to max_readers).
+  int max_readers = 8;
+  // SQLite page cache per connection, KiB. The writer's is larger: it walks the indexes.
+  int writer_cache_kib = 64 * 1024;
+  int reader_cache_kib = 16 * 1024;
+  // At most this many batches, or about this many indicator rows, go into one transaction.
+  size_t max_group_batches = 512;
+  size_t max_group_rows = 200000;
+  // A background thread copies the write-ahead log into the database file once it holds this
+  // many pages (SQLite would otherwise do it inside a commit, on the writer's critical path).
+  int checkpoint_pages = 4000;
+  // Page size of a new file (an existing file keeps its own).
+  int page_size = 4096;
+  // Tests only: create or migrate the file to this schema version instead of the latest.
+  int schema_version = 0;
+};
+
+class SqliteIndicatorStore : public IndicatorStore {
+ public:
+  // Opens (creating when missing) and migrates the store. FailedPrecondition when the file is not
+  // a store, or was written by a newer binary.
+  static StatusOr<std::unique_ptr<SqliteIndicatorStore>> Open(SqliteStoreOptions options,
+                                                              Logger log = NullLogger());
+  // Stops the writer after the queued batches; Commit() calls that arrive later fail.
+  ~SqliteIndicatorStore() override;
+
+  StatusOr<BatchResult> Commit(WriteBatch batch) override;
+  StatusOr<std::optional<Indicator>> Get(const SourceRef& source, const std::string& value,
+                                         IndicatorType type) override;
+  StatusOr<std::vector<Indicator>> Query(const IndicatorQuery& query) override;
+  StatusOr<int64_t> Count(const IndicatorQuery& query) override;
+  StatusOr<std::unique_ptr<IndicatorCursor>> Select(const Selection& selection) override;
+  StatusOr<std::optional<Ledger>> GetLedger(const LedgerTarget& target) override;
+  StatusOr<std::optional<std::string>> GetCheckpoint(const std::string& key) override;
+  std::unique_ptr<Subscription> Subscribe(ChangeListener listener) override;
+
+  // The schema version the file had when it was opened (0 for a new file).
+  int opened_schema_version() const { return opened_version_; }
+
+  struct Stats {
+    uint64_t transactions = 0;  // database transactions committed
+    uint64_t batches = 0;       // WriteBatches committed in them
+  };
+  Stats stats() const;
+  // Batches waiting for the writer (tests use it to line up a group deterministically).
+  size_t queued() const;
+
+  // The query plan SQLite chooses for Select() (tests check it streams from an index).
+  StatusOr<std::string> ExplainSelect(const Selection& selection);
+
+  class ReaderLease;  // implementation detail, public for the cursor
+
+ private:
+  struct Pending;
+  class SubscriptionImpl;
+  class Cursor;
+  struct GroupState;
+
+  SqliteIndicatorStore(SqliteStoreOptions options, Logger log);
+  Status Init();
+  void WriterLoop();
+  void CheckpointLoop();
+  void RunGroup(std::vector<Pending*>& group);
+  // Applies one batch inside the open transaction. `group` holds the sources earlier batches of
+  // the transaction created; sources this batch creates go to `created`.
+  StatusOr<BatchResult> ApplyBatch(const WriteBatch& batch, const GroupState& group,
+                                   GroupState& created, std::vector<ChangeEvent>& events);
+  void Dispatch(const std::vector<ChangeEvent>& events);
+
+  StatusOr<std::unique_ptr<ReaderLease>> AcquireReader();
+  void ReleaseReader(std::unique_ptr<sqlite::Connection> conn);
+  // The committed sources a query reads (its namespace, narrowed to its plugin names).
+  std::map<int64_t, SourceRef> SourcesOf(const IndicatorQuery& q) const;
+  // The committed id of a source, or nullopt when it has never been written.
+  StatusOr<std::optional<int64_t>> FindSourceId(sqlite::Connection& conn, const SourceRef& source);
+
+  SqliteStoreOptions options_;
+  Logger log_;
+  int opened_version_ = 0;
+  std::unique_ptr<sqlite::Connection> writer_;
+
+  // Commit queue.
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending*> queue_;
+  bool stopping_ = false;
+  std::thread writer_thread_;
+
+  // Background checkpoints: the writer's WAL hook raises `checkpoint_due_`.
+  std::unique_ptr<sqlite::Connection> checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
+  bool checkpoint_stop_ = false;
+  std::thread checkpoint_thread_;
+  std::atomic<uint64_t> transactions_{0};
+  std::atomic<uint64_t> batches_{0};
+
+  // Source ids known to be committed ("namespace/name" -> id). Written by the writer thread.
+  mutable std::mutex sources_mu_;
+  std::map<std::string, int64_t> source_ids_;
+  std::map<int64_t, SourceRef> source_refs_;
+
+  // Reader pool.
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;
+  int open_readers_ = 0;
+
+  // Listeners; held while dispatching so unsubscribing waits for a running callback.
+  std::mutex listeners_mu_;
+  std::map<uint64_t, ChangeListener> listeners_;
+  uint64_t next_listener_ = 1;
+};
+
+// Copies the store at `source_path` to `destination_path` with SQLite's online backup API, while
+// the operator keeps writing (it sees one consistent state). The copy is written next to the
+// destination and renamed into place when complete; an existing destination is refused.
+Status BackupSqliteStore(const std::string& source_path, const std::string& destination_path);
+
+}  // namespace cte::store

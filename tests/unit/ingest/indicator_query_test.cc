@@ -1,0 +1,78 @@
+// GET parameters and CE's filters subset mapped onto store queries.
+#include "operator/ingest/indicator_query.h"
+
+#include <gtest/gtest.h>
+
+namespace cte::ingest {
+namespace {
+
+using store::IndicatorType;
+using store::Severity;
+
+TEST(IndicatorQueryTest, PagingSortingAndCeDefaults) {
+  auto r = ParseListRequest({}, "team-a");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->query.namespace_name, "team-a");
+  EXPECT_EQ(r->query.limit, 10);
+  EXPECT_TRUE(r->query.ascending);
+  EXPECT_FALSE(r->aggregate);
+  r = ParseListRequest({{"skip", "20"},
+                        {"limit", "100"},
+                        {"sort", "sources.lastSeen"},
+                        {"ascending", "false"},
+                        {"aggregate", "true"}},
+                       "team-a");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->query.skip, 20);
+  EXPECT_EQ(r->query.limit, 100);
+  EXPECT_EQ(r->query.sort, store::SortField::kLastSeen);
+  EXPECT_FALSE(r->query.ascending);
+  EXPECT_TRUE(r->aggregate);
+}
+
+TEST(IndicatorQueryTest, RefusalsCarryCloudExchangesMessages) {
+  struct Case {
+    http::QueryParams params;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{{"limit", "500"}}, "Limit cannot be greater than 100. Provided limit: 500."},
+      {{{"filters", "{nope"}}, "Invalid JSON query provided."},
+      {{{"filters", R"({"internalHits":{"$gt":1}})"}}, "Invalid query provided."},
+      {{{"filters", R"({"value":{"$regex":"x"}})"}}, "Invalid query provided."},
+      {{{"filters", R"({"type":"nope"})"}}, "Invalid query provided."},
+      {{{"filters", std::string(20, '[')}}, "Invalid query provided."},
+      {{{"skip", "-1"}}, "skip"},
+      {{{"sort", "internalHits"}}, "Invalid sort field"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseListRequest(c.params, "ns");
+    ASSERT_FALSE(r.ok()) << c.params[0].second;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().message();
+  }
+}
+
+TEST(IndicatorQueryTest, FiltersMapOntoTheStoreQuery) {
+  store::IndicatorQuery q;
+  Status s = ApplyFilters(
+      R"({"value":{"$in":["a.example","b.example"]},"type":{"$nin":["md5"]},"active":true,)"
+      R"("sources":{"$elemMatch":{"source":"feed","severity":{"$in":["high","critical"]},)"
+      R"("reputation":{"$gte":3,"$lt":8},"tags":{"$in":["apt"]}}},)"
+      R"("$and":[{"sources.tags":{"$nin":["fp"]}},{"test":{"$ne":true}}]})",
+      q);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(q.values, (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(q.not_types, std::vector<IndicatorType>{IndicatorType::kMd5});
+  EXPECT_EQ(q.active, true);
+  EXPECT_EQ(q.test, false);
+  EXPECT_EQ(q.sources, std::vector<std::string>{"feed"});
+  EXPECT_EQ(q.severities, (std::vector<Severity>{Severity::kHigh, Severity::kCritical}));
+  EXPECT_EQ(q.reputation_min, 3);
+  EXPECT_EQ(q.reputation_max, 7);
+  EXPECT_EQ(q.tags_any, std::vector<std::string>{"apt"});
+  EXPECT_EQ(q.tags_none, std::vector<std::string>{"fp"});
+}
+
+}  // namespace
+}  // namespace cte::ingest
