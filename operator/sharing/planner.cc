@@ -27,8 +27,12 @@ Planner::Planner(const CompiledRule& rule, api::ListType list, ListCaps caps, Wa
 void Planner::Add(const store::Indicator& row) {
   const bool fits_list = list_ == api::ListType::kUrlList ? store::FitsUrlList(row.type)
                                                           : store::FitsFileHashList(row.type);
-  if (!fits_list || !row.Shareable() || !rule_.Matches(row, now_)) return;
+  if (!fits_list || !row.active || row.test || row.retracted || !rule_.Matches(row, now_)) return;
   if (!seen_.insert(row.value).second) return;  // the same value through another type
+  if (row.invalid_at) {
+    ++plan_.invalid;
+    return;
+  }
   ++plan_.matched;
   const size_t bytes = EntryBytes(row.value);
   const bool room = plan_.entries.size() + caps_.reserved_entries < caps_.max_entries &&

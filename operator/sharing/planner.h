@@ -1,8 +1,9 @@
 // The planner: what one target list should hold (ARCHITECTURE §1 step 3). It takes a source's
-// shareable rows newest lastSeen first (store::IndicatorCursor), keeps those whose type fits the
-// list and that the business rule lets through, and stops adding at the list's caps: 300,000
-// entries and the size cap counted as the JSON bytes of the list's content. It reads every row to
-// the end anyway, so what did not fit is counted, never silently dropped.
+// rows newest lastSeen first (store::IndicatorCursor), keeps those that are active, not tests,
+// not retracted, whose type fits the list and that the business rule lets through, and stops
+// adding at the list's caps: 300,000 entries and the size cap counted as the JSON bytes of the
+// list's content. It reads every row to the end anyway, so what did not fit is counted, never
+// silently dropped; rows a tenant refused before are counted as invalid and left out.
 //
 // Entries are indicator values; a value that several rows carry (the same host as `url` and as
 // `domain`) is one entry. Room already taken by entries this configuration does not own
@@ -47,6 +48,7 @@ struct Plan {
   std::vector<std::string> entries;  // newest lastSeen first, each value once
   size_t matched = 0;                // distinct values that passed the rule
   size_t truncated = 0;              // of those, how many did not fit the caps
+  size_t invalid = 0;                // would pass, but a tenant refused them before
   size_t bytes = 0;                  // ListBytes(entries)
 };
 

@@ -37,6 +37,7 @@ TEST(PlannerTest, KeepsFittingTypesAndShareableRowsOnceEachInArrivalOrder) {
   EXPECT_EQ(plan.entries, (std::vector<std::string>{"new.example", "10.0.0.1"}));
   EXPECT_EQ(plan.matched, 2u);
   EXPECT_EQ(plan.truncated, 0u);
+  EXPECT_EQ(plan.invalid, 1u);
   EXPECT_EQ(plan.bytes, ListBytes(plan.entries));
   EXPECT_EQ(plan.bytes, std::string(R"(["new.example","10.0.0.1"])").size());
 }

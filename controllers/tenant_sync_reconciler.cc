@@ -1,0 +1,68 @@
+#include "controllers/tenant_sync_reconciler.h"
+
+#include <algorithm>
+
+#include "controllers/indexes.h"
+#include "operator/kube/object_helpers.h"
+
+namespace cte::controllers {
+
+TenantSyncReconciler::TenantSyncReconciler(kube::Lister<api::SharingConfiguration>& sharings,
+                                           SharingResolver& resolver, TenantClients& clients,
+                                           sharing::SharingEngine& engine, Duration debounce)
+    : sharings_(sharings),
+      resolver_(resolver),
+      clients_(clients),
+      engine_(engine),
+      debounce_(debounce) {}
+
+kube::Controller& TenantSyncReconciler::Register(kube::Manager& manager,
+                                                 kube::Controller& sharing_controller) {
+  controller_ = &manager.AddController("tenantsync", *this);
+  sharing_controller_ = &sharing_controller;
+  return *controller_;
+}
+
+void TenantSyncReconciler::Trigger(const std::string& tenant) {
+  if (controller_) controller_->queue().Add(tenant);
+}
+
+void TenantSyncReconciler::Subscribe(store::IndicatorStore& store) {
+  subscription_ = store.Subscribe([this](const store::ChangeEvent& e) {
+    if (!controller_) return;
+    for (const auto& s : sharings_.ByIndex(kByPlugin, e.source.Key())) {
+      if (s->spec.source_plugin_ref.name != e.source.name) continue;
+      if (auto tenant = resolver_.TenantOf(*s)) controller_->queue().AddAfter(*tenant, debounce_);
+    }
+  });
+}
+
+kube::Result TenantSyncReconciler::Reconcile(const kube::Request& req,
+                                             const kube::ReconcileContext& ctx) {
+  auto client = clients_.Get(req.Key());
+  if (!client) return kube::Result::Ok();  // the tenant's reconciler triggers us once it is ready
+  std::vector<sharing::ResolvedSharing> configurations;
+  std::vector<std::string> keys;
+  Duration next = std::chrono::hours(24);
+  for (const auto& s : sharings_.List(req.ns)) {
+    kube::ObjectPtr raw = sharings_.Raw(s->metadata.namespace_name, s->metadata.name);
+    if (!raw) continue;
+    // Deleted and already let go of: nothing left to do for it.
+    if (s->metadata.deletion_timestamp && !kube::HasFinalizer(*raw, kSharingFinalizer)) continue;
+    Resolution r = resolver_.Resolve(*s, *raw);
+    if (r.tenant_key != req.Key() || !r.status.ok()) continue;
+    keys.push_back(r.resolved.key);
+    if (!s->metadata.deletion_timestamp) next = std::min<Duration>(next, s->spec.SyncInterval());
+    configurations.push_back(std::move(r.resolved));
+  }
+  if (configurations.empty()) return kube::Result::Ok();
+  auto changed = engine_.RunCycle(req.Key(), *client, std::move(configurations));
+  ctx.log.Debug("sync cycle finished", {{"configurations", keys.size()},
+                                        {"changed", changed.size()}});
+  // Every configuration of the cycle gets a reconcile: its status (and a finalizer waiting for
+  // the retraction) follows the outcome. Unchanged ones are cheap: nothing to write.
+  for (const auto& key : keys) sharing_controller_->queue().Add(key);
+  return kube::Result::RequeueAfter(next);
+}
+
+}  // namespace cte::controllers

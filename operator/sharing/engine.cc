@@ -1,0 +1,170 @@
+#include "operator/sharing/engine.h"
+
+#include <algorithm>
+
+namespace cte::sharing {
+
+namespace {
+
+std::string ListLabel(const store::LedgerTarget& t) {
+  return (t.kind == store::ListKind::kUrlList ? "url:" : "hash:") + t.list_name;
+}
+
+// The configuration that wins a list: the oldest, then the first by name.
+bool Before(const ResolvedSharing& a, const ResolvedSharing& b) {
+  if (a.creation_timestamp != b.creation_timestamp) {
+    return a.creation_timestamp < b.creation_timestamp;
+  }
+  return a.key < b.key;
+}
+
+bool SameStatus(const SyncOutcome& a, const SyncOutcome& b) {
+  const TargetResult& x = a.result;
+  const TargetResult& y = b.result;
+  return a.state == b.state && a.generation == b.generation && a.message == b.message &&
+         a.conflict_with == b.conflict_with && a.last_write == b.last_write &&
+         x.status.ok() == y.status.ok() && x.list_id == y.list_id && x.matched == y.matched &&
+         x.truncated == y.truncated && x.invalid == y.invalid && x.owned == y.owned &&
+         x.list_entries == y.list_entries && x.list_bytes == y.list_bytes;
+}
+
+}  // namespace
+
+SharingEngine::SharingEngine(store::IndicatorStore& store, Clock& clock, Logger log,
+                             metrics::SharingMetrics* metrics)
+    : store_(store), clock_(clock), log_(std::move(log)), metrics_(metrics) {}
+
+std::optional<SyncOutcome> SharingEngine::Outcome(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = outcomes_.find(key);
+  if (it == outcomes_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SharingEngine::Forget(const std::string& key) {
+  std::pair<std::string, std::string> series;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcomes_.erase(key);
+    auto it = series_.find(key);
+    if (it == series_.end()) return;
+    series = it->second;
+    series_.erase(it);
+  }
+  if (metrics_) metrics_->ListGone(series.first, series.second);
+}
+
+SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
+  SyncOutcome out;
+  out.generation = c.generation;
+  const MonoTime start = clock_.Now();
+  if (c.deleting) {
+    if (c.deletion_policy == api::DeletionPolicy::kRetract) {
+      out.result = pusher.Retract(c.key, c.target, c.url_list_type);
+    } else {
+      out.result.status = pusher.Forget(c.target);
+    }
+    out.state = out.result.status.ok() ? SyncOutcome::State::kFinalized
+                                       : SyncOutcome::State::kFailed;
+  } else {
+    TargetRequest request;
+    request.owner = c.key;
+    request.target = c.target;
+    request.source = c.source;
+    request.rule = c.rule.get();
+    request.ownership = c.ownership;
+    request.url_list_type = c.url_list_type;
+    request.caps = c.caps;
+    request.write = !c.suspended && !c.rule->muted();
+    out.result = pusher.Sync(request);
+    if (!out.result.status.ok()) {
+      out.state = SyncOutcome::State::kFailed;
+    } else if (c.suspended) {
+      out.state = SyncOutcome::State::kSuspended;
+    } else if (c.rule->muted()) {
+      out.state = SyncOutcome::State::kMuted;
+    }
+  }
+  if (!out.result.status.ok()) out.message = out.result.status.ToString();
+  if (metrics_ && !c.suspended && !(c.rule && c.rule->muted())) {
+    metrics_->SyncFinished(c.target.tenant, ListLabel(c.target), out.result.status.ok(),
+                           clock_.Now() - start);
+  }
+  return out;
+}
+
+std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
+                                                 netskope::TenantClient& client,
+                                                 std::vector<ResolvedSharing> configurations) {
+  Pusher pusher(client, store_, clock_, log_.With("tenant", tenant));
+  std::sort(configurations.begin(), configurations.end(), Before);
+  std::map<std::pair<int, std::string>, std::string> writers;  // (kind, list) -> winner
+  std::map<std::string, SyncOutcome> results;
+  bool needs_deploy = false;
+  for (const auto& c : configurations) {
+    // A configuration being deleted keeps its claim until it has finalized, so no other can
+    // start writing the list while its entries are taken back.
+    auto list = std::make_pair(static_cast<int>(c.target.kind), c.target.list_name);
+    auto [it, first] = writers.emplace(list, c.key);
+    SyncOutcome out;
+    if (!first) {
+      out.state = c.deleting ? SyncOutcome::State::kFinalized : SyncOutcome::State::kConflict;
+      out.generation = c.generation;
+      out.conflict_with = it->second;
+      out.message = c.deleting ? "never wrote the list: " + it->second + " does"
+                               : "SharingConfiguration " + it->second +
+                                     " already writes list \"" + c.target.list_name + "\"";
+    } else {
+      out = SyncOne(c, pusher);
+      needs_deploy = needs_deploy || out.result.needs_deploy;
+    }
+    results[c.key] = std::move(out);
+  }
+  bool deploy_failed = false;
+  if (needs_deploy) {
+    Status deployed = pusher.Deploy();
+    deploy_failed = !deployed.ok();
+    if (metrics_) metrics_->Deployed(tenant, deployed.ok());
+    if (deploy_failed) {
+      log_.Warn("deploy failed; the next cycle deploys again",
+                {{"tenant", tenant}, {"error", deployed.ToString()}});
+      // A staged change is not in effect until deployed: those configurations are not synced
+      // (and a retraction not finished), so they are retried.
+      for (auto& [key, out] : results) {
+        if (out.result.needs_deploy) {
+          out.state = SyncOutcome::State::kFailed;
+          out.deploy_failed = true;
+          out.message = "deploy failed: " + deployed.ToString();
+        }
+      }
+    }
+  }
+
+  const WallTime now = clock_.WallNow();
+  std::vector<std::string> changed;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, out] : results) {
+    out.finished = now;
+    auto previous = outcomes_.find(key);
+    if (out.result.wrote && !out.deploy_failed) {
+      out.last_write = now;
+    } else if (previous != outcomes_.end()) {
+      out.last_write = previous->second.last_write;
+    }
+    if (previous == outcomes_.end() || !SameStatus(previous->second, out)) changed.push_back(key);
+    const auto& c = *std::find_if(configurations.begin(), configurations.end(),
+                                  [&](const ResolvedSharing& r) { return r.key == key; });
+    if (metrics_ && out.result.status.ok() && out.state != SyncOutcome::State::kConflict &&
+        out.state != SyncOutcome::State::kFinalized) {
+      metrics_->ListState(c.target.tenant, ListLabel(c.target),
+                          static_cast<double>(out.result.list_entries),
+                          static_cast<double>(out.result.list_bytes),
+                          static_cast<double>(out.result.truncated));
+      series_[key] = {c.target.tenant, ListLabel(c.target)};
+    }
+    outcomes_[key] = out;
+  }
+  return changed;
+}
+
+}  // namespace cte::sharing

@@ -1,0 +1,104 @@
+// The sync cycle of one tenant (ARCHITECTURE §1 steps 4-5): every SharingConfiguration that
+// writes to the tenant, in one pass, then one deploy. The controllers layer resolves the
+// configurations from its caches (references, compiled rules, the tenant's client) and calls
+// RunCycle for one tenant at a time; the engine keeps each configuration's last outcome for the
+// reconciler that writes its status, and reports the metrics.
+//
+// In a cycle:
+// - Two configurations on one target list: the older (creationTimestamp, then name) writes; the
+//   other gets TargetConflict and sends nothing.
+// - A suspended configuration, or one whose rule is muted, sends nothing; its outcome says what
+//   a sync would change.
+// - A configuration being deleted retracts (deletionPolicy Retract) or forgets (Orphan) its
+//   entries; its outcome says when that is done, so the finalizer can go.
+// - URL-list writes are deployed with one deploy after all of them, when any was written.
+//
+// Thread-safety: RunCycle is called for one tenant at a time (the caller's work queue serializes
+// a tenant); different tenants may run concurrently. Outcome() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controllers/api/sharing_configuration.h"
+#include "operator/core/clock.h"
+#include "operator/core/log.h"
+#include "operator/netskope/tenant_client.h"
+#include "operator/sharing/pusher.h"
+#include "operator/sharing/rule.h"
+#include "operator/metrics/sharing_metrics.h"
+#include "operator/store/indicator_store.h"
+
+namespace cte::sharing {
+
+// One SharingConfiguration, resolved by the controllers layer.
+struct ResolvedSharing {
+  std::string key;  // "namespace/name"
+  int64_t generation = 0;
+  std::string creation_timestamp;  // RFC 3339, for conflict order
+  store::LedgerTarget target;
+  store::SourceRef source;
+  std::shared_ptr<const CompiledRule> rule;
+  api::Ownership ownership = api::Ownership::kShared;
+  netskope::UrlListType url_list_type = netskope::UrlListType::kExact;
+  ListCaps caps;
+  bool suspended = false;
+  bool deleting = false;  // has a deletionTimestamp; the finalizer waits for Outcome().finalized
+  api::DeletionPolicy deletion_policy = api::DeletionPolicy::kRetract;
+};
+
+// What happened to one configuration in its last cycle.
+struct SyncOutcome {
+  enum class State {
+    kSynced,          // the list holds what it should (written now or already)
+    kFailed,          // the tenant or the store failed; retried next cycle
+    kConflict,        // another configuration writes this list
+    kSuspended,       // suspend: true; nothing sent
+    kMuted,           // the rule is muted; nothing sent
+    kFinalized,       // deletion done (retracted or orphaned); the finalizer may go
+  };
+  State state = State::kSynced;
+  int64_t generation = 0;       // of the configuration this outcome is for
+  WallTime finished{};          // when the cycle ended
+  std::optional<WallTime> last_write;  // the last cycle that changed the tenant's list
+  std::string message;          // the error, or who holds a conflicting list
+  std::string conflict_with;    // kConflict: the configuration that writes the list
+  TargetResult result;
+  bool deploy_failed = false;
+};
+
+class SharingEngine {
+ public:
+  // `store` and `clock` outlive the engine; `metrics` may be null.
+  SharingEngine(store::IndicatorStore& store, Clock& clock, Logger log,
+                metrics::SharingMetrics* metrics = nullptr);
+
+  // Runs one cycle for `tenant` ("namespace/name") with its client. `configurations` are all the
+  // configurations that target this tenant. Returns the keys whose outcome changed in a way their
+  // status shows (so the caller can reconcile them).
+  std::vector<std::string> RunCycle(const std::string& tenant, netskope::TenantClient& client,
+                                    std::vector<ResolvedSharing> configurations);
+
+  // The last outcome for a configuration; nullopt before its first cycle.
+  std::optional<SyncOutcome> Outcome(const std::string& key) const;
+  // Forgets a configuration that is gone (its metrics series too).
+  void Forget(const std::string& key);
+
+ private:
+  SyncOutcome SyncOne(const ResolvedSharing& c, Pusher& pusher);
+
+  store::IndicatorStore& store_;
+  Clock& clock_;
+  Logger log_;
+  metrics::SharingMetrics* metrics_;
+  mutable std::mutex mu_;
+  std::map<std::string, SyncOutcome> outcomes_;
+  std::map<std::string, std::pair<std::string, std::string>> series_;  // key -> (tenant, list)
+};
+
+}  // namespace cte::sharing

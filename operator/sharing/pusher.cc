@@ -1,0 +1,319 @@
+#include "operator/sharing/pusher.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace cte::sharing {
+
+namespace {
+
+std::vector<store::IndicatorType> TypesFor(api::ListType list) {
+  std::vector<store::IndicatorType> out;
+  for (size_t i = 0; i < store::kIndicatorTypeNames.size(); ++i) {
+    auto t = static_cast<store::IndicatorType>(i);
+    if (list == api::ListType::kUrlList ? store::FitsUrlList(t) : store::FitsFileHashList(t)) {
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> SortedUnique(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// The entries this owner pushed to the target, from its ledger (another owner's ledger is not
+// ours to act on).
+StatusOr<std::vector<std::string>> OwnedEntries(store::IndicatorStore& store,
+                                                const store::LedgerTarget& target,
+                                                const std::string& owner, bool* has_ledger) {
+  auto ledger = store.GetLedger(target);
+  if (!ledger.ok()) return ledger.status();
+  *has_ledger = ledger->has_value() && (*ledger)->owner == owner;
+  if (!*has_ledger) return std::vector<std::string>{};
+  return (*ledger)->entries;
+}
+
+}  // namespace
+
+Pusher::Pusher(netskope::TenantClient& client, store::IndicatorStore& store, Clock& clock,
+               Logger log)
+    : client_(client), store_(store), clock_(clock), log_(std::move(log)) {}
+
+TargetResult Pusher::Sync(const TargetRequest& request) {
+  return request.target.kind == store::ListKind::kUrlList ? SyncUrlList(request)
+                                                          : SyncFileHashList(request);
+}
+
+StatusOr<netskope::UrlList> Pusher::ResolveOrCreate(const std::string& name,
+                                                    netskope::UrlListType type) {
+  auto found = netskope::ResolveUrlListByName(client_, name);
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    // Never created empty (the tenant refuses that); the placeholder goes with the first write.
+    auto created = client_.CreateUrlList(name, {kPlaceholderUrl}, type);
+    // Whatever the answer, the lookup decides which list is the list (a create can have been
+    // applied although it failed, or applied twice).
+    found = netskope::ResolveUrlListByName(client_, name);
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      return created.ok() ? UnavailableError("URL list " + name + " missing right after creating it")
+                          : created.status();
+    }
+    log_.Info("created URL list", {{"list", name}, {"id", (*found)->id}});
+  }
+  return client_.GetUrlList((*found)->id);
+}
+
+Status Pusher::MarkInvalid(const store::SourceRef& source,
+                           const std::vector<netskope::RejectedUrl>& rejected) {
+  if (rejected.empty()) return Status::Ok();
+  store::WriteBatch batch;
+  const WallTime now = clock_.WallNow();
+  for (const auto& r : rejected) {
+    store::UpdateIndicators u;
+    u.source = source;
+    u.value = r.url;
+    u.update.invalid = store::IndicatorUpdate::Invalid{
+        now, r.reason.empty() ? "refused by the tenant" : "refused by the tenant: " + r.reason};
+    u.now = now;
+    batch.Add(std::move(u));
+  }
+  return store_.Commit(std::move(batch)).status();
+}
+
+Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string& owner,
+                           std::vector<std::string> entries) {
+  store::WriteBatch batch;
+  batch.Add(store::LedgerReplace{target, {owner, clock_.WallNow(), SortedUnique(std::move(entries))}});
+  return store_.Commit(std::move(batch)).status();
+}
+
+TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
+  TargetResult result;
+  const std::string& name = request.target.list_name;
+  StatusOr<netskope::UrlList> list = Status(StatusCode::kNotFound, "");
+  if (request.write) {
+    list = ResolveOrCreate(name, request.url_list_type);
+  } else {
+    auto found = netskope::FindUrlListByName(client_, name);
+    if (!found.ok()) {
+      list = found.status();
+    } else if (*found) {
+      list = client_.GetUrlList((*found)->id);
+    } else {
+      list = netskope::UrlList{};  // would be created; plan against an empty list
+    }
+  }
+  if (!list.ok()) {
+    result.status = list.status();
+    return result;
+  }
+  if (list->id) result.list_id = list->id;
+  const std::vector<std::string>& actual = list->urls;
+
+  bool has_ledger = false;
+  auto owned_before = OwnedEntries(store_, request.target, request.owner, &has_ledger);
+  if (!owned_before.ok()) {
+    result.status = owned_before.status();
+    return result;
+  }
+  ListCaps caps = request.caps;
+  if (request.ownership == api::Ownership::kShared) {
+    for (const auto& e : ForeignEntries(actual, *owned_before, kPlaceholderUrl)) {
+      ++caps.reserved_entries;
+      caps.reserved_bytes += EntryBytes(e);
+    }
+  }
+  store::Selection selection{request.source, TypesFor(api::ListType::kUrlList), false};
+  auto plan = Planner::Run(store_, selection, *request.rule, api::ListType::kUrlList, caps,
+                           clock_.WallNow());
+  if (!plan.ok()) {
+    result.status = plan.status();
+    return result;
+  }
+  result.matched = plan->matched;
+  result.truncated = plan->truncated;
+  result.invalid = plan->invalid;
+
+  ListChange change =
+      DiffList(plan->entries, actual, *owned_before, request.ownership, kPlaceholderUrl);
+  // A list of the other type (exact vs regex) is rewritten whole with the type asked for.
+  if (list->has_data && list->type != request.url_list_type && list->id &&
+      change.action != ListChange::Action::kReplace) {
+    change.action = ListChange::Action::kReplace;
+    change.entries = change.result;
+  }
+  result.action = change.action;
+  result.added = change.added;
+  result.removed = change.removed;
+  result.owned = change.owned.size();
+  result.list_entries = change.result.size();
+  result.list_bytes = ListBytes(change.result);
+  if (!request.write) return result;
+
+  std::vector<netskope::RejectedUrl> rejected;
+  if (change.action != ListChange::Action::kNone) {
+    auto written =
+        change.action == ListChange::Action::kAppend
+            ? client_.AppendUrls(list->id, change.entries, request.url_list_type)
+            : client_.ReplaceUrls(list->id, change.entries, request.url_list_type);
+    if (!written.ok()) {
+      result.status = written.status();
+      return result;
+    }
+    rejected = written->rejected;
+    result.wrote = true;
+    result.needs_deploy = true;
+  }
+  if (Status s = MarkInvalid(request.source, rejected); !s.ok()) {
+    result.status = s;
+    return result;
+  }
+  if (!rejected.empty()) {
+    std::unordered_set<std::string> refused;
+    for (const auto& r : rejected) refused.insert(r.url);
+    auto drop = [&](std::vector<std::string>& v) {
+      v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& e) { return refused.count(e); }),
+              v.end());
+    };
+    drop(change.owned);
+    drop(change.result);
+    result.rejected = rejected.size();
+    result.invalid += rejected.size();
+    result.owned = change.owned.size();
+    result.list_entries = change.result.size();
+    result.list_bytes = ListBytes(change.result);
+  }
+  // Recorded only now that the tenant accepted the write; unchanged ledgers are not rewritten.
+  if (!has_ledger || SortedUnique(change.owned) != SortedUnique(*owned_before)) {
+    if (Status s = WriteLedger(request.target, request.owner, change.owned); !s.ok()) {
+      result.status = s;
+      return result;
+    }
+  }
+  if (result.wrote) {
+    log_.Info("wrote URL list", {{"list", request.target.list_name},
+                                 {"action", change.action == ListChange::Action::kAppend
+                                                ? "append"
+                                                : "replace"},
+                                 {"added", result.added},
+                                 {"removed", result.removed},
+                                 {"rejected", result.rejected}});
+  }
+  return result;
+}
+
+TargetResult Pusher::SyncFileHashList(const TargetRequest& request) {
+  TargetResult result;
+  bool has_ledger = false;
+  auto last_pushed = OwnedEntries(store_, request.target, request.owner, &has_ledger);
+  if (!last_pushed.ok()) {
+    result.status = last_pushed.status();
+    return result;
+  }
+  store::Selection selection{request.source, TypesFor(api::ListType::kFileHashList), false};
+  auto plan = Planner::Run(store_, selection, *request.rule, api::ListType::kFileHashList,
+                           request.caps, clock_.WallNow());
+  if (!plan.ok()) {
+    result.status = plan.status();
+    return result;
+  }
+  result.matched = plan->matched;
+  result.truncated = plan->truncated;
+  result.invalid = plan->invalid;
+  std::vector<std::string> content = plan->entries;
+  result.owned = content.size();
+  if (content.empty()) content.push_back(kPlaceholderFileHash);
+  result.list_entries = content.size();
+  result.list_bytes = ListBytes(content);
+  // No read-back: the ledger holds what was last pushed, and the whole list is replaced.
+  if (has_ledger && SortedUnique(content) == SortedUnique(*last_pushed)) return result;
+  result.action = ListChange::Action::kReplace;
+  if (!request.write) return result;
+  auto written = client_.UpdateFileHashList(request.target.list_name, content);
+  if (!written.ok()) {
+    result.status = written.status();
+    return result;
+  }
+  result.wrote = !written->unchanged;
+  if (Status s = WriteLedger(request.target, request.owner, content); !s.ok()) {
+    result.status = s;
+    return result;
+  }
+  log_.Info("wrote file-hash list",
+            {{"list", request.target.list_name}, {"entries", content.size()}});
+  return result;
+}
+
+TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget& target,
+                             netskope::UrlListType url_list_type) {
+  TargetResult result;
+  bool has_ledger = false;
+  auto owned = OwnedEntries(store_, target, owner, &has_ledger);
+  if (!owned.ok()) {
+    result.status = owned.status();
+    return result;
+  }
+  if (has_ledger && target.kind == store::ListKind::kFileHashList) {
+    auto written =
+        client_.UpdateFileHashList(target.list_name, {std::string(kPlaceholderFileHash)});
+    if (!written.ok()) {
+      result.status = written.status();
+      return result;
+    }
+    result.wrote = true;
+    result.action = ListChange::Action::kReplace;
+  } else if (has_ledger && !owned->empty()) {
+    auto found = netskope::ResolveUrlListByName(client_, target.list_name);
+    if (!found.ok()) {
+      result.status = found.status();
+      return result;
+    }
+    if (*found) {
+      auto list = client_.GetUrlList((*found)->id);
+      if (!list.ok()) {
+        result.status = list.status();
+        return result;
+      }
+      result.list_id = list->id;
+      // Keep everything but our entries: an administrator's stay, whatever the ownership was.
+      ListChange change =
+          DiffList({}, list->urls, *owned, api::Ownership::kShared, kPlaceholderUrl);
+      result.removed = change.removed;
+      result.list_entries = change.result.size();
+      if (change.action != ListChange::Action::kNone) {
+        auto written = client_.ReplaceUrls(list->id, change.result, url_list_type);
+        if (!written.ok()) {
+          result.status = written.status();
+          return result;
+        }
+        result.wrote = true;
+        result.needs_deploy = true;
+        result.action = ListChange::Action::kReplace;
+      }
+    }
+  }
+  result.status = Forget(target);
+  if (result.wrote) {
+    log_.Info("retracted entries", {{"list", target.list_name}, {"removed", result.removed}});
+  }
+  return result;
+}
+
+Status Pusher::Forget(const store::LedgerTarget& target) {
+  store::WriteBatch batch;
+  batch.Add(store::LedgerDelete{target});
+  return store_.Commit(std::move(batch)).status();
+}
+
+Status Pusher::Deploy() {
+  auto deployed = client_.DeployUrlLists();
+  if (!deployed.ok()) return deployed.status();
+  log_.Info("deployed URL lists", {{"lists", deployed->size()}});
+  return Status::Ok();
+}
+
+}  // namespace cte::sharing

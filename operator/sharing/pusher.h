@@ -1,0 +1,97 @@
+// The pusher: converges one target list on a tenant (ARCHITECTURE §1 step 4) and records what it
+// pushed. For a URL list it resolves the list by name (creating it, never empty, when missing),
+// reads its content back, plans within the room the list has left, and sends the smallest change
+// the API allows (ListChange). For a file-hash list, which cannot be read back, it compares the
+// plan with the content it last pushed (the store's ledger) and replaces the list when they
+// differ. Entries the tenant refuses are marked invalid in the store and never sent again. The
+// ledger is written only after the tenant accepted a write; a crash in between re-plans from the
+// tenant's actual content (a URL list) or pushes again (a file-hash list, idempotent).
+//
+// URL-list writes only stage changes: the caller deploys once per tenant after all of them
+// (Deploy). One Pusher serves one tenant; calls are not concurrent (the caller serializes a
+// tenant's cycle).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controllers/api/sharing_configuration.h"
+#include "operator/core/clock.h"
+#include "operator/core/log.h"
+#include "operator/netskope/tenant_client.h"
+#include "operator/sharing/diff.h"
+#include "operator/sharing/planner.h"
+#include "operator/sharing/rule.h"
+#include "operator/store/indicator_store.h"
+
+namespace cte::sharing {
+
+// One SharingConfiguration's target, resolved.
+struct TargetRequest {
+  std::string owner;  // the SharingConfiguration, "namespace/name"
+  store::LedgerTarget target;
+  store::SourceRef source;
+  const CompiledRule* rule = nullptr;
+  api::Ownership ownership = api::Ownership::kShared;
+  netskope::UrlListType url_list_type = netskope::UrlListType::kExact;
+  ListCaps caps;
+  // False: plan and compare, but send nothing (suspended, or a muted rule). The result then
+  // says what a sync would change.
+  bool write = true;
+};
+
+struct TargetResult {
+  Status status;  // Ok, or what stopped this target (the tenant's error, a store failure)
+  ListChange::Action action = ListChange::Action::kNone;
+  bool wrote = false;  // a change was sent and accepted
+  bool needs_deploy = false;
+  std::optional<int64_t> list_id;  // URL lists
+  size_t matched = 0;
+  size_t truncated = 0;
+  size_t invalid = 0;   // refused before, plus what the tenant refused in this sync
+  size_t rejected = 0;  // refused in this sync
+  size_t owned = 0;     // entries of this configuration in the list now
+  size_t list_entries = 0;
+  size_t list_bytes = 0;
+  size_t added = 0;
+  size_t removed = 0;
+};
+
+class Pusher {
+ public:
+  // All references must outlive the pusher.
+  Pusher(netskope::TenantClient& client, store::IndicatorStore& store, Clock& clock, Logger log);
+
+  TargetResult Sync(const TargetRequest& request);
+  // deletionPolicy Retract: takes back what `owner` pushed to `target` (the entries in its
+  // ledger; a file-hash list is emptied to the placeholder) and forgets the ledger. A list that
+  // does not exist any more counts as retracted.
+  TargetResult Retract(const std::string& owner, const store::LedgerTarget& target,
+                       netskope::UrlListType url_list_type);
+  // deletionPolicy Orphan: forgets the ledger and leaves the list as it is.
+  Status Forget(const store::LedgerTarget& target);
+  // Applies every staged URL-list change of the tenant.
+  Status Deploy();
+
+ private:
+  TargetResult SyncUrlList(const TargetRequest& request);
+  TargetResult SyncFileHashList(const TargetRequest& request);
+  // Resolves the list by name (the rule of netskope::ResolveUrlListByName), creating it with the
+  // placeholder when it is missing. With `data`, returns the content too.
+  StatusOr<netskope::UrlList> ResolveOrCreate(const std::string& name,
+                                              netskope::UrlListType type);
+  // Marks refused values invalid in the store (every type of that value of the source).
+  Status MarkInvalid(const store::SourceRef& source,
+                     const std::vector<netskope::RejectedUrl>& rejected);
+  Status WriteLedger(const store::LedgerTarget& target, const std::string& owner,
+                     std::vector<std::string> entries);
+
+  netskope::TenantClient& client_;
+  store::IndicatorStore& store_;
+  Clock& clock_;
+  Logger log_;
+};
+
+}  // namespace cte::sharing
