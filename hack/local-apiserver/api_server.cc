@@ -128,9 +128,15 @@ struct ApiServer::ResourceRequest {
 };
 
 ApiServer::ApiServer(ApiServerOptions options) : options_(options), store_(options.history_limit) {
-  http_.Route("*", "/{rest...}",
-              [this](const http::HttpRequest& req, const http::PathParams&,
-                     http::ResponseWriter& w) { Handle(req, w); });
+  // kube-apiserver's request body limit (--max-request-bytes' default): 3 MiB.
+  http::RouteOptions limits;
+  limits.max_body_bytes = 3 << 20;
+  http_.Route(
+      "*", "/{rest...}",
+      [this](const http::HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+        Handle(req, w);
+      },
+      limits);
   // Namespaces every cluster starts with.
   auto lock = store_.Lock();
   for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {

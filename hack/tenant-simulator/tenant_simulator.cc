@@ -50,6 +50,14 @@ std::string CeilSeconds(double s) {
   return std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s - 1e-9))));
 }
 
+// Bodies well above the list caps (7 and 8 MiB of JSON by default) reach the handlers, so an
+// oversized list gets the tenant's own error rather than the server's 413.
+http::RouteOptions BodyLimit() {
+  http::RouteOptions o;
+  o.max_body_bytes = 32 << 20;
+  return o;
+}
+
 bool PathMatches(const std::string& pattern, const std::string& path) {
   if (!pattern.empty() && pattern.back() == '*') {
     return path.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
@@ -334,25 +342,29 @@ void TenantSimulator::RegisterRoutes() {
 void TenantSimulator::Register(EndpointInfo info, Inner inner) {
   std::string method = info.method;
   std::string pattern = info.pattern;
-  server_.Route(method, pattern,
-                [this, info = std::move(info), inner = std::move(inner)](
-                    const HttpRequest& req, const PathParams& params, http::ResponseWriter& w) {
-                  Serve(info, inner, req, params, w);
-                });
+  server_.Route(
+      method, pattern,
+      [this, info = std::move(info), inner = std::move(inner)](
+          const HttpRequest& req, const PathParams& params, http::ResponseWriter& w) {
+        Serve(info, inner, req, params, w);
+      },
+      BodyLimit());
 }
 
 void TenantSimulator::RegisterSim(
     const std::string& method, const std::string& pattern,
     std::function<HttpResponse(const HttpRequest&, const PathParams&)> handler) {
-  server_.Route(method, pattern,
-                [handler = std::move(handler)](const HttpRequest& req, const PathParams& params,
-                                               http::ResponseWriter& w) {
-                  try {
-                    w.Send(handler(req, params));
-                  } catch (const std::exception& e) {
-                    w.Send(HttpResponse::Json(400, Dump({{"message", e.what()}})));
-                  }
-                });
+  server_.Route(
+      method, pattern,
+      [handler = std::move(handler)](const HttpRequest& req, const PathParams& params,
+                                     http::ResponseWriter& w) {
+        try {
+          w.Send(handler(req, params));
+        } catch (const std::exception& e) {
+          w.Send(HttpResponse::Json(400, Dump({{"message", e.what()}})));
+        }
+      },
+      BodyLimit());
 }
 
 std::optional<Fault> TenantSimulator::TakeFault(const HttpRequest& req) {

@@ -644,7 +644,10 @@ class RelayProxy {
           ++seen_;
           http::ClientRequest out;
           out.method = req.method;
-          out.url = req.path + (req.raw_query.empty() ? "" : "?" + req.raw_query);
+          // A proxied plain-HTTP request names its target in absolute form; the server hands
+          // its authority over as Host.
+          out.url = "http://" + req.Header("Host") + req.path +
+                    (req.raw_query.empty() ? "" : "?" + req.raw_query);
           out.body = req.body;
           for (const auto& [k, v] : req.headers) {
             if (k == "Host" || k == "Content-Length" || k == "Connection" ||

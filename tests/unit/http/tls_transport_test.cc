@@ -16,63 +16,13 @@
 
 #include "operator/http/cpprest_transport.h"
 #include "operator/http/socket_transport.h"
+#include "tests/testing/test_certs.h"
 
 namespace cte::http {
 namespace {
 
-struct Pem {
-  std::string cert;
-  std::string key;
-};
-
-std::string ToPem(X509* cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-std::string ToPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-// A self-signed certificate that is its own CA, valid for `san` (e.g. "IP:127.0.0.1").
-Pem MakeCertificate(const std::string& cn, const std::string& san) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
-                                   {NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(cert, key, EVP_sha256());
-  Pem out{ToPem(cert), ToPem(key)};
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return out;
-}
+using cte::testing::MakeCertificate;
+using cte::testing::Pem;
 
 SSL_CTX* ServerContext(const Pem& server, const std::string& client_ca_pem) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
