@@ -29,8 +29,14 @@
 #include <mutex>
 #include <thread>
 
+#include "operator/http/beast_util.h"
+
 namespace cte::http {
 namespace {
+
+using internal::EqualsIgnoreCase;
+using internal::IsFramingHeader;
+using internal::Serialize;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -102,29 +108,6 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
   return a.to_string() + ":" + std::to_string(ep.port());
 }
 
-// Beast's serializer, run to completion into one string: a response is queued as one buffer so
-// it leaves in one write.
-template <bool kIsRequest, class Body, class Fields>
-std::string Serialize(bhttp::message<kIsRequest, Body, Fields>& message, bool header_only) {
-  bhttp::serializer<kIsRequest, Body, Fields> sr(message);
-  sr.split(header_only);
-  std::string out;
-  error_code ec;
-  while (!(header_only ? sr.is_header_done() : sr.is_done())) {
-    sr.next(ec, [&](error_code& e, const auto& buffers) {
-      e = {};
-      size_t n = 0;
-      for (const auto b : beast::buffers_range_ref(buffers)) {
-        out.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      sr.consume(n);
-    });
-    if (ec) break;
-  }
-  return out;
-}
-
 const std::string& ContinueBytes() {
   static const std::string kBytes = [] {
     bhttp::response<bhttp::empty_body> r{bhttp::status::continue_, 11};
@@ -144,15 +127,6 @@ const std::string& ConnectionCapBytes() {
     return Serialize(r, false);
   }();
   return kBytes;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return !CaseInsensitiveLess{}(a, b) && !CaseInsensitiveLess{}(b, a);
-}
-
-bool IsFramingHeader(std::string_view name) {
-  return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
-         EqualsIgnoreCase(name, "Connection");
 }
 
 // The bytes of a complete response. `head`: the request was HEAD (Content-Length of the body is

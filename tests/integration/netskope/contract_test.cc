@@ -19,6 +19,8 @@
 #include "operator/netskope/alert_iterator.h"
 #include "operator/netskope/netskope_client.h"
 #include "operator/netskope/transport_options.h"
+#include "tests/testing/scoped_env.h"
+#include "tests/testing/scripted_server.h"
 
 // Under LeakSanitizer (the asan preset): OpenSSL's per-thread error state, allocated on
 // cpprestsdk's pool threads during a TLS handshake, is never freed because those threads outlive
@@ -680,24 +682,7 @@ class RelayProxy {
   std::atomic<int> seen_{0};
 };
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using cte::testing::ScopedEnv;
 
 TEST_F(ContractTest, UseSystemProxyGoesThroughHttpsProxyUnlessNoProxyMatches) {
   RelayProxy proxy;
@@ -729,45 +714,12 @@ TEST_F(ContractTest, UseSystemProxyGoesThroughHttpsProxyUnlessNoProxyMatches) {
   }
 }
 
-// Accepts one connection and answers in plain HTTP at once, whatever the client sent.
-class PlainHttpResponder {
- public:
-  PlainHttpResponder() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(fd_, 4);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] {
-      int conn = ::accept(fd_, nullptr, nullptr);
-      if (conn < 0) return;
-      const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]";
-      ::send(conn, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
-      ::shutdown(conn, SHUT_RDWR);
-      ::close(conn);
-    });
-  }
-  ~PlainHttpResponder() {
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(fd_);
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-};
-
 TEST_F(ContractTest, HttpsIsNeverDowngradedToPlainHttp) {
   // A server that answers plain HTTP on an https:// URL must fail the TLS handshake, never be
   // read as an answer; the failure is a retryable transport error.
-  PlainHttpResponder plain;
+  cte::testing::ScriptedServer plain([](int fd, int) {
+    cte::testing::ScriptedServer::Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+  });
   NetskopeClientOptions o = Options(kV1, kV2);
   o.base_url = "https://127.0.0.1:" + std::to_string(plain.port());
   o.retry.max_attempts = 1;
