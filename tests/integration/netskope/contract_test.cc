@@ -98,7 +98,9 @@ class ContractTest : public ::testing::Test {
  protected:
   static constexpr int kV2PerSecond = 20;
 
-  void SetUp() override {
+  void SetUp() override { StartSimulator(BaseOptions()); }
+
+  static tenantsim::SimulatorOptions BaseOptions() {
     tenantsim::SimulatorOptions o;
     o.tokens.push_back(tenantsim::FullAccessToken(kV1, tenantsim::TokenApi::kV1));
     o.tokens.push_back(tenantsim::FullAccessToken(kV2, tenantsim::TokenApi::kV2));
@@ -110,7 +112,7 @@ class ContractTest : public ::testing::Test {
     o.limits.v2_requests_per_second = kV2PerSecond;  // v1 and iterator keep the published values
     o.iterator_page_size = 10;
     o.iterator_wait_seconds = 1;
-    StartSimulator(o);
+    return o;
   }
 
   void StartSimulator(tenantsim::SimulatorOptions o) {
@@ -180,6 +182,77 @@ class ContractTest : public ::testing::Test {
 };
 
 // --- URL lists --------------------------------------------------------------------------------
+
+// A create that reaches the tenant twice (docs/netskope-client.md, "Creates sent twice").
+class CreateSentTwiceTest : public ContractTest {
+ protected:
+  // Creates `name` while the simulator applies the POST and then resets the connection instead of
+  // answering. cpprestsdk resends a request whose pooled keep-alive connection was reset, so the
+  // POST usually reaches the tenant a second time. Returns whether it did.
+  bool CreateThroughAReset(const std::string& name, StatusOr<UrlListWriteResult>* result) {
+    sim_->ClearRequestLog();
+    // A keep-alive connection for the POST to reuse.
+    EXPECT_TRUE(client_->ListUrlLists({{"id"}, std::nullopt}).ok());
+    Fault f;
+    f.kind = Fault::Kind::kResetAfter;
+    f.method = "POST";
+    f.path = "/api/v2/policy/urllist";
+    sim_->AddFault(f);
+    *result = client_->CreateUrlList(name, {"dup.example"}, UrlListType::kExact);
+    sim_->ClearFaults();
+    return Entries(sim_->RequestLog(), "POST /api/v2/policy/urllist").size() == 2;
+  }
+
+  // Lists named `name` on the tenant that are not deleted, staged or applied.
+  std::vector<int64_t> LiveIds(const std::string& name) {
+    std::vector<int64_t> ids;
+    const json snapshot = sim_->UrlListsSnapshot();
+    for (const auto& l : snapshot["urlLists"]) {
+      if (l["name"] == name && !l["deleted"].get<bool>()) ids.push_back(l["id"].get<int64_t>());
+    }
+    return ids;
+  }
+
+  // Runs the scenario until the POST was sent twice (or gives up after a few tries) and checks
+  // after every try that the lookup leaves exactly one list, the first one created.
+  void ExpectOneListAfterLookup(bool expect_duplicate_before_lookup) {
+    bool sent_twice = false;
+    for (int attempt = 0; attempt < 10 && !sent_twice; ++attempt) {
+      const std::string name = "cte-dup-" + std::to_string(attempt);
+      StatusOr<UrlListWriteResult> created = InvalidArgumentError("not run");
+      sent_twice = CreateThroughAReset(name, &created);
+      std::vector<int64_t> before = LiveIds(name);
+      ASSERT_FALSE(before.empty()) << created.status().ToString();
+      if (sent_twice && expect_duplicate_before_lookup) {
+        EXPECT_EQ(before.size(), 2u) << "the tenant applied the create twice";
+      }
+      auto resolved = ResolveUrlListByName(*client_, name);
+      ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+      ASSERT_TRUE(resolved->has_value());
+      EXPECT_EQ((*resolved)->id, before.front());
+      ASSERT_TRUE(client_->DeployUrlLists().ok());
+      EXPECT_EQ(LiveIds(name), std::vector<int64_t>{before.front()});
+      // A second lookup finds the same single list and changes nothing.
+      auto again = ResolveUrlListByName(*client_, name);
+      ASSERT_TRUE(again.ok() && again->has_value());
+      EXPECT_EQ((*again)->id, before.front());
+    }
+    EXPECT_TRUE(sent_twice) << "cpprestsdk never resent the POST in 10 tries";
+  }
+};
+
+TEST_F(CreateSentTwiceTest, ATenantThatAllowsDuplicateNamesIsLeftWithOneListAfterTheLookup) {
+  tenantsim::SimulatorOptions o = BaseOptions();
+  o.unique_url_list_names = false;
+  StartSimulator(o);
+  ExpectOneListAfterLookup(/*expect_duplicate_before_lookup=*/true);
+}
+
+TEST_F(CreateSentTwiceTest, ATenantThatRefusesDuplicateNamesFailsTheResendButTheListIsFound) {
+  // The resent POST gets "already exists" although the first one created the list: the create
+  // reports an error, and the lookup the rule asks for afterwards finds the list.
+  ExpectOneListAfterLookup(/*expect_duplicate_before_lookup=*/false);
+}
 
 TEST_F(ContractTest, UrlListLifecycleFromCreateToDeployedDelete) {
   UrlList created = Create("cte-malsites", {"cedefaultpush.io"});
