@@ -6,7 +6,7 @@ set -euo pipefail
 
 # prometheus-cpp-dev (1.0.1, bookworm main) is the metrics library (core only is linked). The
 # `prometheus` package brings promtool for the metrics tests; python3 (Debian's, /usr/bin/python3)
-# runs the hostile-client test.
+# and the openssl command run the hostile-client test.
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl jq ca-certificates
   clang-format clang-tidy
@@ -16,7 +16,7 @@ packages=(
   libsqlite3-dev libre2-dev
   prometheus-cpp-dev
   prometheus
-  python3
+  python3 openssl
 )
 
 missing=()
