@@ -22,11 +22,6 @@
 #include "tests/testing/scoped_env.h"
 #include "tests/testing/scripted_server.h"
 
-// Under LeakSanitizer (the asan preset): OpenSSL's per-thread error state, allocated on
-// cpprestsdk's pool threads during a TLS handshake, is never freed because those threads outlive
-// main. That is a library artefact, not a leak of ours; only OpenSSL's allocations are ignored.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libcrypto.so\n"; }
-
 namespace cte::netskope {
 namespace {
 
