@@ -1,8 +1,9 @@
 #include "hack/local-apiserver/api_server.h"
 
+#include <re2/re2.h>
+
 #include <fstream>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -84,8 +85,9 @@ json Invalid(const ResourceType& t, const std::string& name, const std::vector<F
 }
 
 bool IsDns1123Subdomain(const std::string& s) {
-  static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
-  return !s.empty() && s.size() <= 253 && std::regex_match(s, re);
+  // RE2: linear time whatever the input (std::regex backtracks, recursively, on long names).
+  static const re2::RE2 re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  return !s.empty() && s.size() <= 253 && re2::RE2::FullMatch(s, re);
 }
 
 bool WantsTable(const http::HttpRequest& req) {
@@ -150,9 +152,15 @@ struct ApiServer::ResourceRequest {
 };
 
 ApiServer::ApiServer(ApiServerOptions options) : options_(options), store_(options.history_limit) {
-  http_.Route("*", "/{rest...}",
-              [this](const http::HttpRequest& req, const http::PathParams&,
-                     http::ResponseWriter& w) { Handle(req, w); });
+  // kube-apiserver's request body limit (--max-request-bytes' default): 3 MiB.
+  http::RouteOptions limits;
+  limits.max_body_bytes = 3 << 20;
+  http_.Route(
+      "*", "/{rest...}",
+      [this](const http::HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+        Handle(req, w);
+      },
+      limits);
   // Namespaces every cluster starts with.
   auto lock = store_.Lock();
   for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
@@ -616,7 +624,9 @@ void ApiServer::Watch(const ResourceRequest& r, http::ResponseWriter& w) {
   std::string include = req.Query("includeObject").value_or("Metadata");
   auto timeout = std::chrono::seconds(1800);
   if (auto t = req.Query("timeoutSeconds"); t && !t->empty()) {
-    timeout = std::chrono::seconds(std::strtoll(t->c_str(), nullptr, 10));
+    // Clamped to a day: a huge value must not overflow `now + timeout` below.
+    long long seconds = std::strtoll(t->c_str(), nullptr, 10);
+    if (seconds > 0) timeout = std::chrono::seconds(std::min<long long>(seconds, 86400));
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const uint64_t close_gen = watch_close_generation_;
