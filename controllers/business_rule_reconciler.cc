@@ -42,8 +42,7 @@ kube::Result BusinessRuleReconciler::Reconcile(const kube::Request& req,
     if (compiled.ok()) {
       const bool muted = compiled->muted();
       SetHealth(update, Health::kReady, muted ? "Muted" : "Compiled",
-                muted ? "muted: the lists that use this rule are frozen"
-                      : "the filter compiled");
+                muted ? "muted: the lists that use this rule are frozen" : "the filter compiled");
       return WriteStatus(status_, events_, *raw, update, kube::Result::Ok());
     }
     problem = compiled.status();

@@ -15,14 +15,11 @@ bool TenantReady(const nlohmann::json& raw) {
 
 }  // namespace
 
-CtePluginReconciler::CtePluginReconciler(kube::KubeClient& client, Clock& clock,
-                                         kube::Lister<api::CtePlugin>& plugins,
-                                         kube::Lister<api::NetskopeTenant>& tenants,
-                                         kube::SecretStore& secrets, TenantClients& clients,
-                                         sources::AlertPollers& pollers,
-                                         ingest::StaticCredentialsRegistry& credentials,
-                                         store::IndicatorStore& store,
-                                         kube::EventRecorder& events, Duration refresh)
+CtePluginReconciler::CtePluginReconciler(
+    kube::KubeClient& client, Clock& clock, kube::Lister<api::CtePlugin>& plugins,
+    kube::Lister<api::NetskopeTenant>& tenants, kube::SecretStore& secrets, TenantClients& clients,
+    sources::AlertPollers& pollers, ingest::StaticCredentialsRegistry& credentials,
+    store::IndicatorStore& store, kube::EventRecorder& events, Duration refresh)
     : client_(client),
       clock_(clock),
       plugins_(plugins),
@@ -161,7 +158,7 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
   const api::CtePlugin& p = **plugin;
   std::string reason;
   Status s = p.spec.type == api::PluginType::kNetskope ? ApplyNetskope(p, ref, &reason)
-                                                        : ApplyApiSource(p, ref, &reason);
+                                                       : ApplyApiSource(p, ref, &reason);
   AddCounts(ref, update);
   if (s.ok()) {
     std::string message = reason == "Polling"     ? "polling the tenant's alerts"

@@ -31,8 +31,7 @@ class CtePluginReconciler : public kube::Reconciler {
                       kube::Lister<api::NetskopeTenant>& tenants, kube::SecretStore& secrets,
                       TenantClients& clients, sources::AlertPollers& pollers,
                       ingest::StaticCredentialsRegistry& credentials, store::IndicatorStore& store,
-                      kube::EventRecorder& events,
-                      Duration refresh = std::chrono::minutes(1));
+                      kube::EventRecorder& events, Duration refresh = std::chrono::minutes(1));
 
   kube::Result Reconcile(const kube::Request& request,
                          const kube::ReconcileContext& context) override;

@@ -20,11 +20,10 @@ inline const kube::GroupVersionResource kTenants{"cte.netskope.io", "v1alpha1", 
                                                  true, "NetskopeTenant"};
 inline const kube::GroupVersionResource kPlugins{"cte.netskope.io", "v1alpha1", "cteplugins", true,
                                                  "CTEPlugin"};
-inline const kube::GroupVersionResource kRules{"cte.netskope.io", "v1alpha1", "businessrules",
-                                               true, "BusinessRule"};
-inline const kube::GroupVersionResource kSharings{"cte.netskope.io", "v1alpha1",
-                                                  "sharingconfigurations", true,
-                                                  "SharingConfiguration"};
+inline const kube::GroupVersionResource kRules{"cte.netskope.io", "v1alpha1", "businessrules", true,
+                                               "BusinessRule"};
+inline const kube::GroupVersionResource kSharings{
+    "cte.netskope.io", "v1alpha1", "sharingconfigurations", true, "SharingConfiguration"};
 
 // The finalizer a SharingConfiguration carries: its deletion waits until its entries are
 // retracted (deletionPolicy Retract) or its ledger forgotten (Orphan).

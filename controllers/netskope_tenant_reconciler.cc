@@ -70,9 +70,9 @@ StatusOr<TenantConnectionSpec> NetskopeTenantReconciler::Resolve(const api::Nets
   return spec;
 }
 
-NetskopeTenantReconciler::Check NetskopeTenantReconciler::Probe(
-    netskope::TenantClient& client, const api::NetskopeTenant& t,
-    const TenantConnectionSpec& spec) {
+NetskopeTenantReconciler::Check NetskopeTenantReconciler::Probe(netskope::TenantClient& client,
+                                                                const api::NetskopeTenant& t,
+                                                                const TenantConnectionSpec& spec) {
   Check check;
   check.at = clock_.Now();
   if (spec.v2_token.empty()) {
@@ -113,16 +113,14 @@ kube::Result NetskopeTenantReconciler::Reconcile(const kube::Request& req,
     }
     kube::StatusUpdate update(*raw, clock_.WallNow());
     SetHealth(update, Health::kStalled, "InvalidSpec", tenant.status().message());
-    return WriteStatus(status_, events_, *raw, update,
-                       kube::Result::Terminal(tenant.status()));
+    return WriteStatus(status_, events_, *raw, update, kube::Result::Terminal(tenant.status()));
   }
   const api::NetskopeTenant& t = **tenant;
   kube::StatusUpdate update(*raw, clock_.WallNow());
   const std::string handled =
       raw->value("/status/lastHandledReconcileAt"_json_pointer, std::string());
   update.AcknowledgeReconcileRequest();
-  const bool requested =
-      update.status().value("lastHandledReconcileAt", std::string()) != handled;
+  const bool requested = update.status().value("lastHandledReconcileAt", std::string()) != handled;
 
   std::string fingerprint, reason;
   auto spec = Resolve(t, &fingerprint, &reason);

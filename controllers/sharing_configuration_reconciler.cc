@@ -81,8 +81,8 @@ kube::Result SharingConfigurationReconciler::Finalize(const api::SharingConfigur
     auto removed = kube::RemoveFinalizer(client_, kSharings, raw, kSharingFinalizer);
     if (!removed.ok()) return kube::Result::FromStatus(removed.status());
     engine_.Forget(key);
-    ctx.log.Info("finalized", {{"deletionPolicy", std::string(api::EnumToString(
-                                                      s.spec.DeletionPolicyOrDefault()))}});
+    ctx.log.Info("finalized", {{"deletionPolicy",
+                                std::string(api::EnumToString(s.spec.DeletionPolicyOrDefault()))}});
     return kube::Result::Ok();
   }
   Resolution r = resolver_.Resolve(s, raw);
@@ -195,15 +195,14 @@ kube::Result SharingConfigurationReconciler::Reconcile(const kube::Request& req,
   Resolution r = resolver_.Resolve(s, object);
   if (!r.status.ok()) {
     SetHealth(update, r.health, r.reason, r.status.message());
-    return WriteStatus(status_, events_, object, update,
-                       r.health == Health::kStalled ? kube::Result::Terminal(r.status)
-                                                    : kube::Result::Ok());
+    return WriteStatus(
+        status_, events_, object, update,
+        r.health == Health::kStalled ? kube::Result::Terminal(r.status) : kube::Result::Ok());
   }
   const std::string handled =
       object.value("/status/lastHandledReconcileAt"_json_pointer, std::string());
   update.AcknowledgeReconcileRequest();
-  const bool requested =
-      update.status().value("lastHandledReconcileAt", std::string()) != handled;
+  const bool requested = update.status().value("lastHandledReconcileAt", std::string()) != handled;
   auto outcome = engine_.Outcome(req.Key());
   if (!outcome || outcome->generation != s.metadata.generation || requested ||
       outcome->state == sharing::SyncOutcome::State::kFinalized) {

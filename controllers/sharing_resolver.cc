@@ -86,9 +86,9 @@ Resolution SharingResolver::Resolve(const api::SharingConfiguration& s, const nl
   if (!tenant.ok()) return fail(Health::kProgressing, "TenantNotFound", tenant.status());
   if (!ReadyCondition(*tenants_.Raw(ns, (*dest)->spec.tenant_ref->name)) ||
       !clients_.Get(r.tenant_key)) {
-    return fail(Health::kProgressing, "TenantNotReady",
-                UnavailableError("NetskopeTenant " + (*dest)->spec.tenant_ref->name +
-                                 " is not Ready"));
+    return fail(
+        Health::kProgressing, "TenantNotReady",
+        UnavailableError("NetskopeTenant " + (*dest)->spec.tenant_ref->name + " is not Ready"));
   }
   sharing::ResolvedSharing& out = r.resolved;
   out.key = Key(ns, s.metadata.name);

@@ -16,11 +16,7 @@ struct OwnedClient {
 
 TenantClients::TenantClients(Clock& clock, Random& random, netskope::TenantApiObserver* observer,
                              Logger log, netskope::TenantRateLimits limits)
-    : clock_(clock),
-      random_(random),
-      observer_(observer),
-      log_(std::move(log)),
-      limits_(limits) {}
+    : clock_(clock), random_(random), observer_(observer), log_(std::move(log)), limits_(limits) {}
 
 std::shared_ptr<netskope::TenantClient> TenantClients::Build(
     const TenantConnectionSpec& spec, std::shared_ptr<netskope::TenantRateLimiter> limiter) {
@@ -32,9 +28,9 @@ std::shared_ptr<netskope::TenantClient> TenantClients::Build(
   options.base_url = spec.base_url;
   options.v1_token = spec.v1_token;
   options.v2_token = spec.v2_token;
-  owned->client = std::make_unique<netskope::NetskopeClient>(
-      options, *owned->transport, clock_, random_, std::move(limiter), observer_,
-      log_.With("tenant", spec.host));
+  owned->client = std::make_unique<netskope::NetskopeClient>(options, *owned->transport, clock_,
+                                                             random_, std::move(limiter), observer_,
+                                                             log_.With("tenant", spec.host));
   // Aliasing: the client lives as long as anyone holds it, and its transport with it.
   return std::shared_ptr<netskope::TenantClient>(owned, owned->client.get());
 }

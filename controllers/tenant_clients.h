@@ -33,7 +33,8 @@ struct TenantConnectionSpec {
 
   friend bool operator==(const TenantConnectionSpec& a, const TenantConnectionSpec& b) {
     return a.host == b.host && a.base_url == b.base_url && a.v1_token == b.v1_token &&
-           a.v2_token == b.v2_token && a.connection.use_system_proxy == b.connection.use_system_proxy &&
+           a.v2_token == b.v2_token &&
+           a.connection.use_system_proxy == b.connection.use_system_proxy &&
            a.connection.ca_bundle_pem == b.connection.ca_bundle_pem;
   }
 };

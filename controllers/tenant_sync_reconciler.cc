@@ -57,8 +57,8 @@ kube::Result TenantSyncReconciler::Reconcile(const kube::Request& req,
   }
   if (configurations.empty()) return kube::Result::Ok();
   auto changed = engine_.RunCycle(req.Key(), *client, std::move(configurations));
-  ctx.log.Debug("sync cycle finished", {{"configurations", keys.size()},
-                                        {"changed", changed.size()}});
+  ctx.log.Debug("sync cycle finished",
+                {{"configurations", keys.size()}, {"changed", changed.size()}});
   // Every configuration of the cycle gets a reconcile: its status (and a finalizer waiting for
   // the retraction) follows the outcome. Unchanged ones are cheap: nothing to write.
   for (const auto& key : keys) sharing_controller_->queue().Add(key);

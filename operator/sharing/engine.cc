@@ -64,8 +64,8 @@ SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
     } else {
       out.result.status = pusher.Forget(c.target);
     }
-    out.state = out.result.status.ok() ? SyncOutcome::State::kFinalized
-                                       : SyncOutcome::State::kFailed;
+    out.state =
+        out.result.status.ok() ? SyncOutcome::State::kFinalized : SyncOutcome::State::kFailed;
   } else {
     TargetRequest request;
     request.owner = c.key;
@@ -112,8 +112,8 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
       out.generation = c.generation;
       out.conflict_with = it->second;
       out.message = c.deleting ? "never wrote the list: " + it->second + " does"
-                               : "SharingConfiguration " + it->second +
-                                     " already writes list \"" + c.target.list_name + "\"";
+                               : "SharingConfiguration " + it->second + " already writes list \"" +
+                                     c.target.list_name + "\"";
     } else {
       out = SyncOne(c, pusher);
       needs_deploy = needs_deploy || out.result.needs_deploy;
@@ -156,10 +156,9 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
                                   [&](const ResolvedSharing& r) { return r.key == key; });
     if (metrics_ && out.result.status.ok() && out.state != SyncOutcome::State::kConflict &&
         out.state != SyncOutcome::State::kFinalized) {
-      metrics_->ListState(c.target.tenant, ListLabel(c.target),
-                          static_cast<double>(out.result.list_entries),
-                          static_cast<double>(out.result.list_bytes),
-                          static_cast<double>(out.result.truncated));
+      metrics_->ListState(
+          c.target.tenant, ListLabel(c.target), static_cast<double>(out.result.list_entries),
+          static_cast<double>(out.result.list_bytes), static_cast<double>(out.result.truncated));
       series_[key] = {c.target.tenant, ListLabel(c.target)};
     }
     outcomes_[key] = out;

@@ -28,10 +28,10 @@
 #include "controllers/api/sharing_configuration.h"
 #include "operator/core/clock.h"
 #include "operator/core/log.h"
+#include "operator/metrics/sharing_metrics.h"
 #include "operator/netskope/tenant_client.h"
 #include "operator/sharing/pusher.h"
 #include "operator/sharing/rule.h"
-#include "operator/metrics/sharing_metrics.h"
 #include "operator/store/indicator_store.h"
 
 namespace cte::sharing {
@@ -55,19 +55,19 @@ struct ResolvedSharing {
 // What happened to one configuration in its last cycle.
 struct SyncOutcome {
   enum class State {
-    kSynced,          // the list holds what it should (written now or already)
-    kFailed,          // the tenant or the store failed; retried next cycle
-    kConflict,        // another configuration writes this list
-    kSuspended,       // suspend: true; nothing sent
-    kMuted,           // the rule is muted; nothing sent
-    kFinalized,       // deletion done (retracted or orphaned); the finalizer may go
+    kSynced,     // the list holds what it should (written now or already)
+    kFailed,     // the tenant or the store failed; retried next cycle
+    kConflict,   // another configuration writes this list
+    kSuspended,  // suspend: true; nothing sent
+    kMuted,      // the rule is muted; nothing sent
+    kFinalized,  // deletion done (retracted or orphaned); the finalizer may go
   };
   State state = State::kSynced;
-  int64_t generation = 0;       // of the configuration this outcome is for
-  WallTime finished{};          // when the cycle ended
+  int64_t generation = 0;              // of the configuration this outcome is for
+  WallTime finished{};                 // when the cycle ended
   std::optional<WallTime> last_write;  // the last cycle that changed the tenant's list
-  std::string message;          // the error, or who holds a conflicting list
-  std::string conflict_with;    // kConflict: the configuration that writes the list
+  std::string message;                 // the error, or who holds a conflicting list
+  std::string conflict_with;           // kConflict: the configuration that writes the list
   TargetResult result;
   bool deploy_failed = false;
 };

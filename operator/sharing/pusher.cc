@@ -59,8 +59,9 @@ StatusOr<netskope::UrlList> Pusher::ResolveOrCreate(const std::string& name,
     found = netskope::ResolveUrlListByName(client_, name);
     if (!found.ok()) return found.status();
     if (!*found) {
-      return created.ok() ? UnavailableError("URL list " + name + " missing right after creating it")
-                          : created.status();
+      return created.ok()
+                 ? UnavailableError("URL list " + name + " missing right after creating it")
+                 : created.status();
     }
     log_.Info("created URL list", {{"list", name}, {"id", (*found)->id}});
   }
@@ -87,7 +88,8 @@ Status Pusher::MarkInvalid(const store::SourceRef& source,
 Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string& owner,
                            std::vector<std::string> entries) {
   store::WriteBatch batch;
-  batch.Add(store::LedgerReplace{target, {owner, clock_.WallNow(), SortedUnique(std::move(entries))}});
+  batch.Add(
+      store::LedgerReplace{target, {owner, clock_.WallNow(), SortedUnique(std::move(entries))}});
   return store_.Commit(std::move(batch)).status();
 }
 
@@ -156,10 +158,9 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
 
   std::vector<netskope::RejectedUrl> rejected;
   if (change.action != ListChange::Action::kNone) {
-    auto written =
-        change.action == ListChange::Action::kAppend
-            ? client_.AppendUrls(list->id, change.entries, request.url_list_type)
-            : client_.ReplaceUrls(list->id, change.entries, request.url_list_type);
+    auto written = change.action == ListChange::Action::kAppend
+                       ? client_.AppendUrls(list->id, change.entries, request.url_list_type)
+                       : client_.ReplaceUrls(list->id, change.entries, request.url_list_type);
     if (!written.ok()) {
       result.status = written.status();
       return result;
@@ -195,13 +196,12 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
     }
   }
   if (result.wrote) {
-    log_.Info("wrote URL list", {{"list", request.target.list_name},
-                                 {"action", change.action == ListChange::Action::kAppend
-                                                ? "append"
-                                                : "replace"},
-                                 {"added", result.added},
-                                 {"removed", result.removed},
-                                 {"rejected", result.rejected}});
+    log_.Info("wrote URL list",
+              {{"list", request.target.list_name},
+               {"action", change.action == ListChange::Action::kAppend ? "append" : "replace"},
+               {"added", result.added},
+               {"removed", result.removed},
+               {"rejected", result.rejected}});
   }
   return result;
 }

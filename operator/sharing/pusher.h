@@ -80,8 +80,7 @@ class Pusher {
   TargetResult SyncFileHashList(const TargetRequest& request);
   // Resolves the list by name (the rule of netskope::ResolveUrlListByName), creating it with the
   // placeholder when it is missing. With `data`, returns the content too.
-  StatusOr<netskope::UrlList> ResolveOrCreate(const std::string& name,
-                                              netskope::UrlListType type);
+  StatusOr<netskope::UrlList> ResolveOrCreate(const std::string& name, netskope::UrlListType type);
   // Marks refused values invalid in the store (every type of that value of the source).
   Status MarkInvalid(const store::SourceRef& source,
                      const std::vector<netskope::RejectedUrl>& rejected);
