@@ -6,13 +6,13 @@ namespace cte::sharing {
 
 size_t EntryBytes(std::string_view value) {
   // nlohmann's dump escapes exactly what the request body will carry.
-  return nlohmann::json(std::string(value)).dump().size() + 1;
+  return nlohmann::json(std::string(value)).dump().size() + 2;
 }
 
 size_t ListBytes(const std::vector<std::string>& entries) {
   size_t bytes = 2;  // []
   for (const auto& e : entries) bytes += EntryBytes(e);
-  return entries.empty() ? bytes : bytes - 1;  // no comma after the last one
+  return entries.empty() ? bytes : bytes - 2;  // no separator after the last one
 }
 
 ListCaps ListCaps::For(const api::SharingTarget& target) {
@@ -36,7 +36,7 @@ void Planner::Add(const store::Indicator& row) {
   ++plan_.matched;
   const size_t bytes = EntryBytes(row.value);
   const bool room = plan_.entries.size() + caps_.reserved_entries < caps_.max_entries &&
-                    used_bytes_ + bytes - 1 <= caps_.max_bytes;
+                    used_bytes_ + bytes - 2 <= caps_.max_bytes;
   if (!room) {
     ++plan_.truncated;
     return;

@@ -27,10 +27,11 @@ namespace cte::sharing {
 // Netskope's cap on the entries of one list, and Cloud Exchange's (MAX_PUSH_INDICATORS).
 inline constexpr size_t kMaxListEntries = 300'000;
 
-// The bytes `value` adds to a list: its JSON string (quotes and escapes included) and the comma
-// that separates it from the next. A list of n entries takes 2 + sum - 1 bytes as a JSON array.
+// The bytes `value` adds to a list: its JSON string (quotes and escapes included) and the ", "
+// that separates it from the next, as Python's json.dumps writes an array: the measure Cloud
+// Exchange and the tenant apply to the 7/8 MiB caps. A list of n entries takes 2 + sum - 2.
 size_t EntryBytes(std::string_view value);
-// The JSON size of a whole list of entries (`["a","b"]`).
+// The JSON size of a whole list of entries (`["a", "b"]`).
 size_t ListBytes(const std::vector<std::string>& entries);
 
 struct ListCaps {

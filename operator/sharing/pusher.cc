@@ -47,25 +47,58 @@ TargetResult Pusher::Sync(const TargetRequest& request) {
                                                           : SyncFileHashList(request);
 }
 
-StatusOr<netskope::UrlList> Pusher::ResolveOrCreate(const std::string& name,
-                                                    netskope::UrlListType type) {
+TargetResult Pusher::CreateUrlList(const TargetRequest& request, const Plan& plan,
+                                   TargetResult result) {
+  const std::string& name = request.target.list_name;
+  // Created with its content in one request; never empty (the tenant refuses that).
+  std::vector<std::string> content = plan.entries;
+  if (content.empty()) content.push_back(kPlaceholderUrl);
+  result.action = ListChange::Action::kReplace;
+  result.added = plan.entries.size();
+  result.owned = plan.entries.size();
+  result.list_entries = content.size();
+  result.list_bytes = ListBytes(content);
+  if (!request.write) return result;
+  auto created = client_.CreateUrlList(name, content, request.url_list_type);
+  // Whatever the answer, the lookup decides which list is the list: a create can have been
+  // applied although it failed, or applied twice (a resent POST).
   auto found = netskope::ResolveUrlListByName(client_, name);
-  if (!found.ok()) return found.status();
-  if (!*found) {
-    // Never created empty (the tenant refuses that); the placeholder goes with the first write.
-    auto created = client_.CreateUrlList(name, {kPlaceholderUrl}, type);
-    // Whatever the answer, the lookup decides which list is the list (a create can have been
-    // applied although it failed, or applied twice).
-    found = netskope::ResolveUrlListByName(client_, name);
-    if (!found.ok()) return found.status();
-    if (!*found) {
-      return created.ok()
-                 ? UnavailableError("URL list " + name + " missing right after creating it")
-                 : created.status();
-    }
-    log_.Info("created URL list", {{"list", name}, {"id", (*found)->id}});
+  if (!found.ok() || !*found) {
+    result.status =
+        !found.ok() ? found.status()
+        : !created.ok()
+            ? created.status()
+            : UnavailableError("URL list " + name + " is missing right after its create");
+    return result;
   }
-  return client_.GetUrlList((*found)->id);
+  auto got = client_.GetUrlList((*found)->id);
+  if (!got.ok()) {
+    result.status = got.status();
+    return result;
+  }
+  result.list_id = got->id;
+  result.wrote = true;
+  result.needs_deploy = true;
+  std::vector<netskope::RejectedUrl> rejected;
+  if (created.ok()) rejected = created->rejected;
+  if (Status s = MarkInvalid(request.source, rejected); !s.ok()) {
+    result.status = s;
+    return result;
+  }
+  // Ours: what we asked for and the list holds now.
+  std::unordered_set<std::string> present(got->urls.begin(), got->urls.end());
+  std::vector<std::string> owned;
+  for (const auto& e : plan.entries) {
+    if (present.count(e)) owned.push_back(e);
+  }
+  result.rejected = rejected.size();
+  result.invalid += rejected.size();
+  result.owned = owned.size();
+  result.list_entries = got->urls.size();
+  result.list_bytes = ListBytes(got->urls);
+  result.status = WriteLedger(request.target, request.owner, std::move(owned));
+  log_.Info("created URL list", {{"list", name}, {"id", got->id}, {"entries", result.owned}});
+  return result;
 }
 
 Status Pusher::MarkInvalid(const store::SourceRef& source,
@@ -96,25 +129,26 @@ Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string&
 TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   TargetResult result;
   const std::string& name = request.target.list_name;
-  StatusOr<netskope::UrlList> list = Status(StatusCode::kNotFound, "");
-  if (request.write) {
-    list = ResolveOrCreate(name, request.url_list_type);
-  } else {
-    auto found = netskope::FindUrlListByName(client_, name);
-    if (!found.ok()) {
-      list = found.status();
-    } else if (*found) {
-      list = client_.GetUrlList((*found)->id);
-    } else {
-      list = netskope::UrlList{};  // would be created; plan against an empty list
-    }
-  }
-  if (!list.ok()) {
-    result.status = list.status();
+  // Writers resolve (which also removes duplicates of the name, the rule that makes a create
+  // sent twice harmless); a dry run only looks.
+  auto found = request.write ? netskope::ResolveUrlListByName(client_, name)
+                             : netskope::FindUrlListByName(client_, name);
+  if (!found.ok()) {
+    result.status = found.status();
     return result;
   }
-  if (list->id) result.list_id = list->id;
-  const std::vector<std::string>& actual = list->urls;
+  std::optional<netskope::UrlList> list;
+  if (*found) {
+    auto got = client_.GetUrlList((*found)->id);
+    if (!got.ok()) {
+      result.status = got.status();
+      return result;
+    }
+    list = std::move(got).value();
+    result.list_id = list->id;
+  }
+  static const std::vector<std::string> kNone;
+  const std::vector<std::string>& actual = list ? list->urls : kNone;
 
   bool has_ledger = false;
   auto owned_before = OwnedEntries(store_, request.target, request.owner, &has_ledger);
@@ -139,11 +173,12 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   result.matched = plan->matched;
   result.truncated = plan->truncated;
   result.invalid = plan->invalid;
+  if (!list) return CreateUrlList(request, *plan, result);
 
   ListChange change =
       DiffList(plan->entries, actual, *owned_before, request.ownership, kPlaceholderUrl);
   // A list of the other type (exact vs regex) is rewritten whole with the type asked for.
-  if (list->has_data && list->type != request.url_list_type && list->id &&
+  if (list->has_data && list->type != request.url_list_type &&
       change.action != ListChange::Action::kReplace) {
     change.action = ListChange::Action::kReplace;
     change.entries = change.result;
@@ -155,6 +190,9 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   result.list_entries = change.result.size();
   result.list_bytes = ListBytes(change.result);
   if (!request.write) return result;
+  // Staged but never deployed (a deploy that failed, or a crash between write and deploy): the
+  // content is right but not in effect, so this cycle deploys even without a write.
+  if (list->pending) result.needs_deploy = true;
 
   std::vector<netskope::RejectedUrl> rejected;
   if (change.action != ListChange::Action::kNone) {

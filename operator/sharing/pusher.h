@@ -1,5 +1,6 @@
 // The pusher: converges one target list on a tenant (ARCHITECTURE §1 step 4) and records what it
-// pushed. For a URL list it resolves the list by name (creating it, never empty, when missing),
+// pushed. For a URL list it resolves the list by name (creating it with its content, or the
+// placeholder when that would be empty, when missing),
 // reads its content back, plans within the room the list has left, and sends the smallest change
 // the API allows (ListChange). For a file-hash list, which cannot be read back, it compares the
 // plan with the content it last pushed (the store's ledger) and replaces the list when they
@@ -78,9 +79,8 @@ class Pusher {
  private:
   TargetResult SyncUrlList(const TargetRequest& request);
   TargetResult SyncFileHashList(const TargetRequest& request);
-  // Resolves the list by name (the rule of netskope::ResolveUrlListByName), creating it with the
-  // placeholder when it is missing. With `data`, returns the content too.
-  StatusOr<netskope::UrlList> ResolveOrCreate(const std::string& name, netskope::UrlListType type);
+  // Creates a missing URL list with the plan as its content, then looks it up by name again.
+  TargetResult CreateUrlList(const TargetRequest& request, const Plan& plan, TargetResult result);
   // Marks refused values invalid in the store (every type of that value of the source).
   Status MarkInvalid(const store::SourceRef& source,
                      const std::vector<netskope::RejectedUrl>& rejected);

@@ -39,7 +39,7 @@ TEST(PlannerTest, KeepsFittingTypesAndShareableRowsOnceEachInArrivalOrder) {
   EXPECT_EQ(plan.truncated, 0u);
   EXPECT_EQ(plan.invalid, 1u);
   EXPECT_EQ(plan.bytes, ListBytes(plan.entries));
-  EXPECT_EQ(plan.bytes, std::string(R"(["new.example","10.0.0.1"])").size());
+  EXPECT_EQ(plan.bytes, std::string(R"(["new.example", "10.0.0.1"])").size());
 }
 
 TEST(PlannerTest, TheEntryCapKeepsTheNewestAndCountsTheRest) {
@@ -56,17 +56,17 @@ TEST(PlannerTest, TheEntryCapKeepsTheNewestAndCountsTheRest) {
 
 TEST(PlannerTest, TheByteCapCountsTheJsonOfTheListIncludingWhatIsReserved) {
   CompiledRule rule = Everything();
-  // Three 10-character values: ["aaaaaaaaaa","bbbbbbbbbb"] is 27 bytes; a third makes 40.
+  // Three 10-character values: ["aaaaaaaaaa", "bbbbbbbbbb"] is 28 bytes; a third makes 42.
   ListCaps caps;
-  caps.max_bytes = 39;
+  caps.max_bytes = 41;
   Planner p(rule, api::ListType::kUrlList, caps, kNow);
   for (char c : std::string("abc")) p.Add(Row(std::string(10, c)));
   Plan plan = p.Finish();
   EXPECT_EQ(plan.entries.size(), 2u);
-  EXPECT_EQ(plan.bytes, 27u);
+  EXPECT_EQ(plan.bytes, 28u);
   EXPECT_EQ(plan.truncated, 1u);
   // Room taken by an administrator's entries counts against the same cap.
-  caps.max_bytes = 40;
+  caps.max_bytes = 42;
   caps.reserved_entries = 1;
   caps.reserved_bytes = EntryBytes(std::string(10, 'z'));
   Planner q(rule, api::ListType::kUrlList, caps, kNow);
@@ -75,7 +75,7 @@ TEST(PlannerTest, TheByteCapCountsTheJsonOfTheListIncludingWhatIsReserved) {
 }
 
 TEST(PlannerTest, EscapedCharactersCountAsTheyAreSent) {
-  EXPECT_EQ(EntryBytes("a\"b"), std::string(R"("a\"b",)").size());
+  EXPECT_EQ(EntryBytes("a\"b"), std::string(R"("a\"b", )").size());
   EXPECT_EQ(ListBytes({}), 2u);
 }
 

@@ -1,0 +1,318 @@
+// The sharing engine end to end below the controllers: the real SQLite store, the real tenant
+// client (cpprestsdk) and the tenant simulator on 127.0.0.1:0. What a user would see on the
+// tenant (the lists as deployed), and what the tenant was sent (the simulator's request log).
+#include "operator/sharing/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "hack/tenant-simulator/tenant_simulator.h"
+#include "operator/netskope/netskope_client.h"
+#include "operator/netskope/transport_options.h"
+#include "operator/store/sqlite_store.h"
+#include "tests/unit/store/store_test_support.h"
+
+extern "C" const char* __lsan_default_suppressions() { return "leak:libcrypto.so\n"; }
+
+namespace cte::sharing {
+namespace {
+
+using nlohmann::json;
+using store::testing::Ind;
+using State = SyncOutcome::State;
+
+constexpr const char* kV1 = "engine-v1-token";
+constexpr const char* kV2 = "engine-v2-token";
+const std::string kTenant = "team-a/acme";
+const store::SourceRef kFeed{"team-a", "feed"};
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tenantsim::SimulatorOptions o;
+    o.tokens.push_back(tenantsim::FullAccessToken(kV1, tenantsim::TokenApi::kV1));
+    o.tokens.push_back(tenantsim::FullAccessToken(kV2, tenantsim::TokenApi::kV2));
+    o.file_hash_lists.push_back({"cte-hashes", {}});
+    o.url_lists.push_back({"shared-list", "exact", {"admin.example"}});
+    o.limits.v2_requests_per_second = 50;
+    sim_ = std::make_unique<tenantsim::TenantSimulator>(o, clock_);
+    ASSERT_TRUE(sim_->Start("127.0.0.1", 0).ok());
+    transport_ = netskope::NewTenantTransport({});
+    netskope::TenantRateLimits limits;
+    limits.v2.requests = 50;
+    netskope::NetskopeClientOptions co;
+    co.tenant = "acme";
+    co.base_url = sim_->url();
+    co.v1_token = SecretString(kV1);
+    co.v2_token = SecretString(kV2);
+    client_ = std::make_unique<netskope::NetskopeClient>(
+        co, *transport_, clock_, random_,
+        std::make_shared<netskope::TenantRateLimiter>(clock_, limits));
+    auto opened = store::SqliteIndicatorStore::Open({dir_.File("indicators.db")});
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+    engine_ = std::make_unique<SharingEngine>(*store_, clock_, NullLogger());
+    everything_ = std::make_shared<const CompiledRule>(*CompiledRule::Compile({}));
+  }
+  void TearDown() override { sim_->Stop(); }
+
+  void Push(std::vector<store::Indicator> rows) {
+    const WallTime now = clock_.WallNow();
+    for (auto& r : rows) {
+      r.last_seen = now;
+      r.first_seen = now;
+    }
+    store::WriteBatch b;
+    b.Add(store::UpsertIndicators{std::move(rows), now});
+    ASSERT_TRUE(store_->Commit(std::move(b)).ok());
+  }
+
+  ResolvedSharing Config(const std::string& name, const std::string& list,
+                         store::ListKind kind = store::ListKind::kUrlList) {
+    ResolvedSharing c;
+    c.key = "team-a/" + name;
+    c.generation = 1;
+    c.creation_timestamp = "2026-01-01T00:00:00Z";
+    c.target = {kTenant, kind, list};
+    c.source = kFeed;
+    c.rule = everything_;
+    c.caps = kind == store::ListKind::kUrlList ? ListCaps{} : ListCaps{kMaxListEntries, 8u << 20};
+    return c;
+  }
+
+  SyncOutcome Cycle(std::vector<ResolvedSharing> configs) {
+    std::string key = configs.front().key;
+    engine_->RunCycle(kTenant, *client_, std::move(configs));
+    return *engine_->Outcome(key);
+  }
+
+  // The deployed content of a URL list (what takes effect on the tenant).
+  std::vector<std::string> Deployed(const std::string& name) {
+    const json snapshot = sim_->UrlListsSnapshot();  // named: a temporary's element would dangle
+    for (const auto& l : snapshot["urlLists"]) {
+      if (l["name"] == name && !l["deleted"].get<bool>() && !l["applied"].is_null()) {
+        return Sorted(l["applied"]["urls"].get<std::vector<std::string>>());
+      }
+    }
+    return {"<missing>"};
+  }
+  int Requests(const std::string& endpoint) {
+    const json log = sim_->RequestLog();
+    int n = 0;
+    for (const auto& e : log["requests"]) n += e["endpoint"] == endpoint;
+    return n;
+  }
+  int Writes() {
+    const json log = sim_->RequestLog();
+    int n = 0;
+    for (const auto& e : log["requests"]) {
+      n += e["method"] != "GET" && e["status"].get<int>() / 100 == 2;
+    }
+    return n;
+  }
+
+  RealClock clock_;
+  RealRandom random_;
+  store::testing::TempDir dir_;
+  std::unique_ptr<tenantsim::TenantSimulator> sim_;
+  std::unique_ptr<http::HttpTransport> transport_;
+  std::unique_ptr<netskope::NetskopeClient> client_;
+  std::unique_ptr<store::SqliteIndicatorStore> store_;
+  std::unique_ptr<SharingEngine> engine_;
+  std::shared_ptr<const CompiledRule> everything_;
+};
+
+const char* kDeploy = "POST /api/v2/policy/urllist/deploy";
+const char* kPatch = "PATCH /api/v2/policy/urllist/{id}/{action}";
+
+TEST_F(EngineTest, AFirstSyncCreatesTheListAndDeploysOnceThenAnUnchangedListCostsNoWrite) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed),
+        Ind("10.1.2.3", store::IndicatorType::kIpv4, kFeed),
+        Ind(std::string(32, 'a'), store::IndicatorType::kMd5, kFeed)});
+  SyncOutcome out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"10.1.2.3", "a.example"}));
+  EXPECT_EQ(Requests(kDeploy), 1);
+  EXPECT_EQ(out.result.owned, 2u);
+  EXPECT_TRUE(out.last_write.has_value());
+
+  sim_->ClearRequestLog();
+  out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(out.state, State::kSynced);
+  EXPECT_EQ(Writes(), 0) << sim_->RequestLog().dump();
+  EXPECT_EQ(out.result.action, ListChange::Action::kNone);
+}
+
+TEST_F(EngineTest, NewIndicatorsAreAppendedAloneAndWithdrawnOnesReplaced) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  Cycle({Config("to-urls", "cte-malsites")});
+  sim_->ClearRequestLog();
+  Push({Ind("b.example", store::IndicatorType::kUrl, kFeed)});
+  SyncOutcome out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(out.result.action, ListChange::Action::kAppend);
+  const json patches = sim_->RequestLog()["requests"];
+  int appends = 0;
+  for (const auto& e : patches) {
+    if (e["endpoint"] == kPatch) {
+      ++appends;
+      EXPECT_NE(e["path"].get<std::string>().find("/append"), std::string::npos);
+      EXPECT_LT(e["requestBytes"].get<int>(), 200);  // only the new entry travelled
+    }
+  }
+  EXPECT_EQ(appends, 1);
+  EXPECT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"a.example", "b.example"}));
+
+  // The source retracts one: it leaves the list.
+  store::WriteBatch b;
+  store::UpdateIndicators u;
+  u.source = kFeed;
+  u.value = "a.example";
+  u.update.retracted = true;
+  u.now = clock_.WallNow();
+  b.Add(u);
+  ASSERT_TRUE(store_->Commit(std::move(b)).ok());
+  out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(out.result.action, ListChange::Action::kReplace);
+  EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"b.example"});
+}
+
+TEST_F(EngineTest, SharedOwnershipKeepsAnAdministratorsEntryAndExclusiveRemovesIt) {
+  Push({Ind("ours.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-shared", "shared-list");
+  EXPECT_EQ(Cycle({c}).state, State::kSynced);
+  EXPECT_EQ(Deployed("shared-list"), (std::vector<std::string>{"admin.example", "ours.example"}));
+  c.ownership = api::Ownership::kExclusive;
+  c.generation = 2;
+  EXPECT_EQ(Cycle({c}).state, State::kSynced);
+  EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"ours.example"});
+}
+
+TEST_F(EngineTest, ARuleChangeRemovesWhatNoLongerMatches) {
+  store::Indicator high = Ind("high.example", store::IndicatorType::kUrl, kFeed);
+  high.reputation = 9;
+  store::Indicator low = Ind("low.example", store::IndicatorType::kUrl, kFeed);
+  low.reputation = 2;
+  Push({high, low});
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  Cycle({c});
+  EXPECT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"high.example", "low.example"}));
+  auto spec = api::BusinessRuleSpec::FromJson(
+      json::parse(
+          R"({"filter":{"all":[{"field":"reputation","operator":"GreaterThan","value":5}]}})"),
+      "spec");
+  c.rule = std::make_shared<const CompiledRule>(*CompiledRule::Compile(*spec));
+  c.generation = 2;
+  Cycle({c});
+  EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"high.example"});
+}
+
+TEST_F(EngineTest, AnEntryTheTenantRefusesIsMarkedInvalidAndNeverSentAgain) {
+  Push({Ind("good.example", store::IndicatorType::kUrl, kFeed),
+        Ind("2001:db8::1", store::IndicatorType::kIpv6, kFeed)});  // the tenant refuses IPv6
+  SyncOutcome out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(out.result.rejected, 1u);
+  EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"good.example"});
+  auto row = store_->Get(kFeed, "2001:db8::1", store::IndicatorType::kIpv6);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_TRUE((*row)->invalid_at.has_value());
+  sim_->ClearRequestLog();
+  out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(Writes(), 0);
+  EXPECT_EQ(out.result.invalid, 1u);
+}
+
+TEST_F(EngineTest, FileHashListsUseTheLedgerForWhatTheTenantCannotReadBack) {
+  Push({Ind(std::string(32, 'a'), store::IndicatorType::kMd5, kFeed),
+        Ind(std::string(64, 'b'), store::IndicatorType::kSha256, kFeed),
+        Ind("not-a-hash.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-hashes", "cte-hashes", store::ListKind::kFileHashList);
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  auto lists = sim_->FileHashListsSnapshot()["fileHashLists"];
+  ASSERT_EQ(lists.size(), 1u);
+  EXPECT_EQ(Sorted(lists[0]["hashes"].get<std::vector<std::string>>()),
+            (std::vector<std::string>{std::string(32, 'a'), std::string(64, 'b')}));
+  sim_->ClearRequestLog();
+  Cycle({c});
+  EXPECT_EQ(Writes(), 0);  // the ledger says the list already holds exactly this
+
+  c.deleting = true;  // deletionPolicy Retract
+  out = Cycle({c});
+  EXPECT_EQ(out.state, State::kFinalized);
+  lists = sim_->FileHashListsSnapshot()["fileHashLists"];
+  EXPECT_EQ(lists[0]["hashes"], json::array({kPlaceholderFileHash}));
+  auto ledger = store_->GetLedger(c.target);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_FALSE(ledger->has_value());
+}
+
+TEST_F(EngineTest, TwoConfigurationsOnOneListTheLaterGetsAConflict) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing first = Config("first", "cte-malsites");
+  ResolvedSharing second = Config("second", "cte-malsites");
+  second.creation_timestamp = "2026-02-01T00:00:00Z";
+  engine_->RunCycle(kTenant, *client_, {second, first});
+  EXPECT_EQ(engine_->Outcome("team-a/first")->state, State::kSynced);
+  auto lost = *engine_->Outcome("team-a/second");
+  EXPECT_EQ(lost.state, State::kConflict);
+  EXPECT_EQ(lost.conflict_with, "team-a/first");
+}
+
+TEST_F(EngineTest, RetractTakesBackOnlyOurEntriesAndDeploys) {
+  Push({Ind("ours.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-shared", "shared-list");
+  Cycle({c});
+  sim_->ClearRequestLog();
+  c.deleting = true;
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kFinalized) << out.message;
+  EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"admin.example"});
+  EXPECT_EQ(Requests(kDeploy), 1);
+}
+
+TEST_F(EngineTest, WhatDoesNotFitIsCountedAndTheNewestAreKept) {
+  std::vector<store::Indicator> rows;
+  for (int i = 0; i < 5; ++i) {
+    rows.push_back(Ind("h" + std::to_string(i) + ".example", store::IndicatorType::kUrl, kFeed));
+  }
+  Push(rows);
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  c.caps.max_entries = 3;
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.result.matched, 5u);
+  EXPECT_EQ(out.result.truncated, 2u);
+  EXPECT_EQ(Deployed("cte-malsites").size(), 3u);
+}
+
+TEST_F(EngineTest, SuspendedSendsNothingAndAFailedDeployIsRetried) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  c.suspended = true;
+  EXPECT_EQ(Cycle({c}).state, State::kSuspended);
+  EXPECT_EQ(Writes(), 0);
+
+  c.suspended = false;
+  tenantsim::Fault f;
+  f.method = "POST";
+  f.path = "/api/v2/policy/urllist/deploy";
+  f.status = 500;
+  f.count = -1;
+  sim_->AddFault(f);
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kFailed);
+  EXPECT_TRUE(out.deploy_failed);
+  sim_->ClearFaults();
+  out = Cycle({c});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"a.example"});
+}
+
+}  // namespace
+}  // namespace cte::sharing
