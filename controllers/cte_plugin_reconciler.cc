@@ -42,7 +42,14 @@ kube::Controller& CtePluginReconciler::Register(kube::Manager& manager) {
   c.Watches(manager.Secrets().informer(), kube::EnqueueByIndex(plugins_.informer(), kBySecret));
   // A tenant's Ready change (a status write) must reach its plugins: every change counts.
   c.Watches(tenants_.informer(), kube::EnqueueByIndex(plugins_.informer(), kByTenant));
+  controller_ = &c;
   return c;
+}
+
+void CtePluginReconciler::Subscribe(store::IndicatorStore& store, Duration delay) {
+  subscription_ = store.Subscribe([this, delay](const store::ChangeEvent& e) {
+    if (controller_) controller_->queue().AddAfter(e.source.Key(), delay);
+  });
 }
 
 Status CtePluginReconciler::ApplyNetskope(const api::CtePlugin& p, const store::SourceRef& ref,
@@ -165,7 +172,11 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
                           : reason == "Receiving" ? "accepting indicators on /api/cte/indicators"
                                                   : "ready; polling is off";
     SetHealth(update, Health::kReady, reason, message);
-    return WriteStatus(status_, events_, *raw, update, kube::Result::RequeueAfter(refresh_));
+    // Counts follow the store's notifications; a polling plugin also shows its pollers' errors,
+    // which the store does not hear about, so it looks again every `refresh_`.
+    return WriteStatus(status_, events_, *raw, update,
+                       reason == "Polling" ? kube::Result::RequeueAfter(refresh_)
+                                           : kube::Result::Ok());
   }
   // Missing tenants and Secrets come back through the watches; a bad spec waits for an edit.
   const bool stalled = reason == "InvalidSpec" || reason == "TenantInvalid";

@@ -38,6 +38,9 @@ class CtePluginReconciler : public kube::Reconciler {
 
   // Registers the controller: plugins, their tenants and their Secrets.
   kube::Controller& Register(kube::Manager& manager);
+  // A change of a plugin's indicators in the store refreshes its counts `delay` later (one
+  // status write for a burst of pushes).
+  void Subscribe(store::IndicatorStore& store, Duration delay = std::chrono::seconds(5));
 
  private:
   // What keeps the plugin from working, or Ok; sets `reason`.
@@ -57,6 +60,8 @@ class CtePluginReconciler : public kube::Reconciler {
   kube::EventRecorder& events_;
   kube::StatusWriter status_;
   Duration refresh_;
+  kube::Controller* controller_ = nullptr;
+  std::unique_ptr<store::Subscription> subscription_;
 };
 
 }  // namespace cte::controllers

@@ -24,6 +24,7 @@ Controllers::Controllers(const Dependencies& d)
   sharings_.AddIndex(kByRule, SharingRule);
   kube::Controller& tenants = tenant_reconciler_.Register(*d.manager);
   plugin_reconciler_.Register(*d.manager);
+  plugin_reconciler_.Subscribe(*d.store);
   rule_reconciler_.Register(*d.manager);
   kube::Controller& sharings = sharing_reconciler_.Register(*d.manager);
   kube::Controller& sync = sync_reconciler_.Register(*d.manager, sharings);

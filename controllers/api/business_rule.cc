@@ -209,6 +209,7 @@ StatusOr<BusinessRuleStatus> BusinessRuleStatus::FromJson(const nlohmann::json& 
   BusinessRuleStatus s;
   FieldReader r(json, path);
   s.ReadCommon(r);
+  r.Optional("usedBy", &s.used_by);
   if (!r.ok()) return r.status();
   return s;
 }
@@ -216,6 +217,7 @@ StatusOr<BusinessRuleStatus> BusinessRuleStatus::FromJson(const nlohmann::json& 
 nlohmann::json BusinessRuleStatus::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
   WriteCommon(j);
+  PutOptional(j, "usedBy", used_by);
   return j;
 }
 

@@ -141,7 +141,9 @@ struct BusinessRuleSpec {
 };
 
 struct BusinessRuleStatus : StatusBase {
-  bool IsEmpty() const { return !HasCommon(); }
+  std::optional<int64_t> used_by;  // SharingConfigurations that use the rule
+
+  bool IsEmpty() const { return !HasCommon() && !used_by; }
   static StatusOr<BusinessRuleStatus> FromJson(const nlohmann::json& json, const std::string& path);
   nlohmann::json ToJson() const;
 };

@@ -106,6 +106,8 @@ StatusOr<CtePluginStatus> CtePluginStatus::FromJson(const nlohmann::json& json,
   FieldReader r(json, path);
   s.ReadCommon(r);
   r.Optional("indicatorCount", &s.indicator_count);
+  r.Optional("totalIndicatorCount", &s.total_indicator_count);
+  r.Optional("lastPollError", &s.last_poll_error);
   r.Optional("lastPollTime", &s.last_poll_time);
   if (!r.ok()) return r.status();
   return s;
@@ -115,6 +117,8 @@ nlohmann::json CtePluginStatus::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
   WriteCommon(j);
   PutOptional(j, "indicatorCount", indicator_count);
+  PutOptional(j, "totalIndicatorCount", total_indicator_count);
+  PutOptional(j, "lastPollError", last_poll_error);
   PutOptional(j, "lastPollTime", last_poll_time);
   return j;
 }

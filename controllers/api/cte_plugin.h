@@ -88,9 +88,14 @@ struct CtePluginSpec {
 
 struct CtePluginStatus : StatusBase {
   std::optional<int64_t> indicator_count;
+  std::optional<int64_t> total_indicator_count;
+  std::optional<std::string> last_poll_error;
   std::optional<Time> last_poll_time;
 
-  bool IsEmpty() const { return !HasCommon() && !indicator_count && !last_poll_time; }
+  bool IsEmpty() const {
+    return !HasCommon() && !indicator_count && !total_indicator_count && !last_poll_error &&
+           !last_poll_time;
+  }
   static StatusOr<CtePluginStatus> FromJson(const nlohmann::json& json, const std::string& path);
   nlohmann::json ToJson() const;
 };

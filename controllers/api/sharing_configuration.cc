@@ -112,7 +112,12 @@ StatusOr<SharingConfigurationStatus> SharingConfigurationStatus::FromJson(
   r.Optional("listName", &s.list_name);
   r.Optional("listId", &s.list_id);
   r.Optional("sharedCount", &s.shared_count);
-  r.Optional("unsharedCount", &s.unshared_count);
+  r.Optional("matchedCount", &s.matched_count);
+  r.Optional("truncatedCount", &s.truncated_count);
+  r.Optional("invalidCount", &s.invalid_count);
+  r.Optional("listEntries", &s.list_entries);
+  r.Optional("listBytes", &s.list_bytes);
+  r.Optional("lastSyncResult", &s.last_sync_result);
   r.Optional("lastSyncTime", &s.last_sync_time);
   r.Optional("lastHandledReconcileAt", &s.last_handled_reconcile_at);
   if (!r.ok()) return r.status();
@@ -125,7 +130,12 @@ nlohmann::json SharingConfigurationStatus::ToJson() const {
   PutOptional(j, "listName", list_name);
   PutOptional(j, "listId", list_id);
   PutOptional(j, "sharedCount", shared_count);
-  PutOptional(j, "unsharedCount", unshared_count);
+  PutOptional(j, "matchedCount", matched_count);
+  PutOptional(j, "truncatedCount", truncated_count);
+  PutOptional(j, "invalidCount", invalid_count);
+  PutOptional(j, "listEntries", list_entries);
+  PutOptional(j, "listBytes", list_bytes);
+  PutOptional(j, "lastSyncResult", last_sync_result);
   PutOptional(j, "lastSyncTime", last_sync_time);
   PutOptional(j, "lastHandledReconcileAt", last_handled_reconcile_at);
   return j;

@@ -116,13 +116,19 @@ struct SharingConfigurationStatus : StatusBase {
   std::optional<std::string> list_name;  // the name in effect at the last sync
   std::optional<int64_t> list_id;        // URL lists only
   std::optional<int64_t> shared_count;
-  std::optional<int64_t> unshared_count;
+  std::optional<int64_t> matched_count;
+  std::optional<int64_t> truncated_count;
+  std::optional<int64_t> invalid_count;
+  std::optional<int64_t> list_entries;
+  std::optional<int64_t> list_bytes;
+  std::optional<std::string> last_sync_result;
   std::optional<Time> last_sync_time;  // last change made to the tenant's list
   std::optional<std::string> last_handled_reconcile_at;
 
   bool IsEmpty() const {
-    return !HasCommon() && !list_name && !list_id && !shared_count && !unshared_count &&
-           !last_sync_time && !last_handled_reconcile_at;
+    return !HasCommon() && !list_name && !list_id && !shared_count && !matched_count &&
+           !truncated_count && !invalid_count && !list_entries && !list_bytes &&
+           !last_sync_result && !last_sync_time && !last_handled_reconcile_at;
   }
   static StatusOr<SharingConfigurationStatus> FromJson(const nlohmann::json& json,
                                                        const std::string& path);

@@ -257,6 +257,8 @@ CtePlugin FullPlugin() {
   p.status.observed_generation = 3;
   p.status.conditions = {ReadyCondition()};
   p.status.indicator_count = 1200;
+  p.status.total_indicator_count = 1500;
+  p.status.last_poll_error = "tenant unreachable";
   p.status.last_poll_time = "2026-05-19T13:03:32Z";
   return p;
 }
@@ -295,6 +297,7 @@ BusinessRule FullRule() {
   b.spec.exceptions.push_back(RuleException{"allow-tagged", std::nullopt, {"allowlist"}});
   b.spec.muted = false;
   b.status.observed_generation = 3;
+  b.status.used_by = 2;
   b.status.conditions = {ReadyCondition()};
   return b;
 }
@@ -316,7 +319,12 @@ SharingConfiguration FullSharing() {
   c.status.list_name = "cte-threat-feed";
   c.status.list_id = 12;
   c.status.shared_count = 1000;
-  c.status.unshared_count = 3;
+  c.status.matched_count = 1003;
+  c.status.truncated_count = 3;
+  c.status.invalid_count = 1;
+  c.status.list_entries = 1001;
+  c.status.list_bytes = 20000;
+  c.status.last_sync_result = "Appended";
   c.status.last_sync_time = "2026-05-19T13:03:32Z";
   c.status.last_handled_reconcile_at = "now";
   return c;
