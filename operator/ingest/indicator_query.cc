@@ -232,8 +232,8 @@ StatusOr<ListRequest> ParseListRequest(const http::QueryParams& params,
       auto n = Integer("limit", value);
       if (!n.ok()) return n.status();
       if (*n > kMaxListLimit) {
-        return InvalidArgumentError("Limit cannot be greater than 100. Provided limit: " +
-                                    std::to_string(*n) + ".");
+        return InvalidArgumentError(
+            "Limit cannot be greater than 100. Provided limit: " + std::to_string(*n) + ".");
       }
       if (*n < 1) return InvalidArgumentError("limit must be at least 1.");
       r.query.limit = *n;

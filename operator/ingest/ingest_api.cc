@@ -22,7 +22,9 @@ using http::HttpResponse;
 constexpr std::string_view kNotAuthenticated = "Could not validate credentials.";
 constexpr std::string_view kForbidden = "Not enough permissions.";
 
-HttpResponse Json(int status, std::string body) { return HttpResponse::Json(status, std::move(body)); }
+HttpResponse Json(int status, std::string body) {
+  return HttpResponse::Json(status, std::move(body));
+}
 
 HttpResponse Detail(int status, std::string_view message) {
   return Json(status, DetailJson(message));
@@ -85,8 +87,8 @@ IngestApi::IngestApi(store::IndicatorStore& store, const CredentialsRegistry& cr
 void IngestApi::Install(http::HttpServer& server) {
   // Each route checks the head (token, scope, declared size) before anything else; with the
   // hardened server the same CheckHead runs as the route's before_body hook.
-  auto route = [&](const char* method, const char* pattern, HttpResponse (IngestApi::*fn)(
-                                                                const HttpRequest&)) {
+  auto route = [&](const char* method, const char* pattern,
+                   HttpResponse (IngestApi::*fn)(const HttpRequest&)) {
     server.Route(method, pattern,
                  [this, fn](const HttpRequest& req, const http::PathParams&,
                             http::ResponseWriter& w) { w.Send((this->*fn)(req)); });
@@ -126,14 +128,13 @@ HttpResponse IngestApi::Refusal(const Status& status) const {
   return r;
 }
 
-std::optional<IngestApi::Principal> IngestApi::Admit(const HttpRequest& req,
-                                                    std::string_view scope, size_t max_body,
-                                                    HttpResponse& refusal) const {
+std::optional<IngestApi::Principal> IngestApi::Admit(const HttpRequest& req, std::string_view scope,
+                                                     size_t max_body, HttpResponse& refusal) const {
   auto principal = Authorize(req, scope);
   if (!principal.ok()) {
     log_.Info("ingest request refused", {{"path", req.path},
-                                          {"remote", req.remote_address},
-                                          {"reason", principal.status().message()}});
+                                         {"remote", req.remote_address},
+                                         {"reason", principal.status().message()}});
     refusal = Refusal(principal.status());
     return std::nullopt;
   }
@@ -170,22 +171,20 @@ HttpResponse IngestApi::Observe(std::string_view route, const HttpRequest& req,
   if (observer_) {
     observer_->OnRequest(route, caller.namespace_name, caller.source, response.status, took);
   }
-  log_.Debug("ingest request",
-             {{"route", std::string(route)},
-              {"method", req.method},
-              {"code", response.status},
-              {"namespace", caller.namespace_name},
-              {"source", caller.source},
-              {"remote", req.remote_address},
-              {"seconds", std::chrono::duration<double>(took).count()}});
+  log_.Debug("ingest request", {{"route", std::string(route)},
+                                {"method", req.method},
+                                {"code", response.status},
+                                {"namespace", caller.namespace_name},
+                                {"source", caller.source},
+                                {"remote", req.remote_address},
+                                {"seconds", std::chrono::duration<double>(took).count()}});
   return response;
 }
 
 HttpResponse IngestApi::Auth(const HttpRequest& req) {
   return Observe("auth", req, [&](Caller& caller) -> HttpResponse {
     if (auto wait = throttle_.Blocked(req.remote_address)) {
-      auto secs = static_cast<int64_t>(
-          std::ceil(std::chrono::duration<double>(*wait).count()));
+      auto secs = static_cast<int64_t>(std::ceil(std::chrono::duration<double>(*wait).count()));
       HttpResponse r = Detail(429, "Too many failed attempts. Please retry after " +
                                        std::to_string(secs) + " seconds.");
       r.headers["Retry-After"] = std::to_string(secs);
@@ -213,8 +212,9 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
 
     auto creds = credentials_.FindByClientId(*id);
     // Compare even for an unknown client_id, so timing does not tell which ids exist.
-    const bool ok = SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
-                    creds.has_value();
+    const bool ok =
+        SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
+        creds.has_value();
     if (!ok) {
       throttle_.RecordFailure(req.remote_address);
       log_.Info("ingest login failed", {{"clientId", *id}, {"remote", req.remote_address}});
@@ -249,7 +249,8 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
     nlohmann::json body = {
         {"access_token", token.Reveal()},
         {"token_type", "bearer"},
-        {"expires_in", std::chrono::duration_cast<std::chrono::seconds>(tokens_.lifetime()).count()},
+        {"expires_in",
+         std::chrono::duration_cast<std::chrono::seconds>(tokens_.lifetime()).count()},
         {"scopes", scopes},
         {"firstLogin", false},
         {"fromSSO", false},
@@ -378,7 +379,8 @@ HttpResponse IngestApi::DoUpdate(const HttpRequest& req, Caller& caller) {
   if (retraction) return Json(201, "true");
   auto row = store_.Get(plugin, in.value, *in.type);
   if (!row.ok()) return StoreFailure(row.status());
-  if (!row->has_value()) return Detail(404, "Indicator with value='" + in.value + "' does not exist.");
+  if (!row->has_value())
+    return Detail(404, "Indicator with value='" + in.value + "' does not exist.");
   std::string out;
   AppendIndicator(out, **row);
   return Json(201, std::move(out));

@@ -74,8 +74,8 @@ class IngestApi {
   // the route, and the body-size limit from Content-Length. Returns the refusal, or nullopt to go
   // on. Shaped as the hardened server's RouteOptions::before_body hook so the body of a refused
   // request is never read.
-  std::optional<http::HttpResponse> CheckHead(const http::HttpRequest& head,
-                                              std::string_view scope, size_t max_body) const;
+  std::optional<http::HttpResponse> CheckHead(const http::HttpRequest& head, std::string_view scope,
+                                              size_t max_body) const;
 
   // The handlers, callable without a server (tests).
   http::HttpResponse Auth(const http::HttpRequest& req);
