@@ -6,6 +6,12 @@ if(DEFINED ENV{CI} OR CTE_WERROR)
   list(APPEND CTE_WARNINGS -Werror)
 endif()
 
+# The asan preset's tests write sanitizer reports (leaks included) to <build>/sanitizer-reports/
+# (LSAN_OPTIONS in CMakePresets.json's asan test preset); the directory must exist.
+if(CMAKE_CXX_FLAGS MATCHES "-fsanitize=[^ ]*address")
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/sanitizer-reports)
+endif()
+
 # cte_cc_library(NAME n SRCS ... [DEPS ...])
 function(cte_cc_library)
   cmake_parse_arguments(CTE "" "NAME" "SRCS;DEPS" ${ARGN})

@@ -4,8 +4,9 @@
 # second. Run as root (or with sudo available); CI and the development machines run as root.
 set -euo pipefail
 
-# prometheus-cpp is not packaged for Debian 12 (bookworm); the metrics layer writes the text
-# exposition format itself. The `prometheus` package brings promtool for the metrics tests.
+# prometheus-cpp-dev (1.0.1, bookworm main) is the metrics library (core only is linked). The
+# `prometheus` package brings promtool for the metrics tests; python3 (Debian's, /usr/bin/python3)
+# and the openssl command run the hostile-client test.
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl jq ca-certificates
   clang-format clang-tidy
@@ -13,7 +14,12 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libsqlite3-dev libre2-dev libsimdjson-dev
+  prometheus-cpp-dev
   prometheus
+  python3 openssl
+  # The official Python client (for /usr/bin/python3): a second real client of the local API
+  # server besides kubectl (tests/e2e/python_client_test.py).
+  python3-kubernetes
 )
 
 missing=()

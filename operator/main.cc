@@ -95,20 +95,22 @@ class IndicatorServices {
     auto bind = cte::http::ParseBindAddress("--ingest-bind-address", flags.ingest_bind_address);
     if (!bind.ok()) return bind.status();
     if (bind->disabled) return cte::Status::Ok();
-    if (!flags.ingest_tls_cert.empty()) {
-      // The route-table server of this tree speaks plain HTTP only; TLS (and the before-body
-      // bearer check) come with the hardened server of issue 8, wired here when it lands.
-      return cte::Status(cte::StatusCode::kFailedPrecondition,
-                         "--ingest-tls-cert: this build cannot serve TLS yet (it arrives with the "
-                         "hardened HTTP server); use --ingest-insecure for a local run");
-    }
     cte::Logger log = ctx.log.With("component", "ingest");
+    cte::http::HttpServerOptions server_options;
+    server_options.log = log;
+    if (!flags.ingest_tls_cert.empty()) {
+      // Reloaded when cert-manager rotates the files in place (docs/http.md).
+      cte::http::TlsServerOptions tls;
+      tls.cert_file = flags.ingest_tls_cert;
+      tls.key_file = flags.ingest_tls_key;
+      server_options.tls = tls;
+    }
     tokens_ = std::make_unique<cte::ingest::TokenService>(ctx.clock);
     throttle_ = std::make_unique<cte::ingest::FailureThrottle>(ctx.clock);
     metrics_ = std::make_unique<cte::metrics::IngestMetrics>(ctx.registry);
     api_ = std::make_unique<cte::ingest::IngestApi>(*store_, credentials_, *tokens_, *throttle_,
                                                     ctx.clock, metrics_.get(), log);
-    server_ = std::make_unique<cte::http::HttpServer>();
+    server_ = std::make_unique<cte::http::HttpServer>(server_options);
     api_->Install(*server_);
     if (cte::Status s = server_->Start(bind->host, bind->port); !s.ok()) {
       return cte::Status(s.code(), "--ingest-bind-address: " + s.message());

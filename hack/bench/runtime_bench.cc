@@ -2,7 +2,8 @@
 // widget-operator process against an in-process local API server.
 //   1. time from the operator's start until every object has been reconciled once
 //      (controller_runtime_reconcile_total{result="success"} on its /metrics reaches N),
-//   2. its steady-state resident memory (VmRSS) after that,
+//   2. its steady-state resident memory (VmRSS) after that, and per cached object: the growth
+//      over the same operator's memory with no objects (measured first, on the same server),
 //   3. its CPU use while idle over a window (utime+stime from /proc/PID/stat).
 // Usage: runtime-bench [--objects 10000] [--idle-seconds 60] [--workers 4] [--fresh]
 //   --fresh: objects without the operator's finalizer (first install: one more write each).
@@ -78,6 +79,26 @@ double CpuSeconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+pid_t StartOperator(const std::string& bin_dir, const std::string& kubeconfig,
+                    const std::string& metrics_addr, const std::string& probe_addr, int workers) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string w = std::to_string(workers);
+    execl((bin_dir + "/widget-operator").c_str(), "widget-operator", "--kubeconfig",
+          kubeconfig.c_str(), "--metrics-bind-address", metrics_addr.c_str(),
+          "--health-probe-bind-address", probe_addr.c_str(), "--log-level", "warn", "--workers",
+          w.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+void StopOperator(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +147,31 @@ int main(int argc, char** argv) {
   auto crd = cte::ParseYamlDocuments(
       *cte::ReadFile(src_dir + "/tests/integration/runtime/testdata/widget-crd.yaml"));
   if (!client.Do(cte::kube::CreateRequest(kCrds, "", (*crd)[0])).ok()) return 1;
+
+  // The operator's own memory with nothing to cache, for the per-object figure.
+  const int metrics_port = 20000 + getpid() % 20000;
+  std::string metrics_addr = "127.0.0.1:" + std::to_string(metrics_port);
+  std::string probe_addr = "127.0.0.1:" + std::to_string(metrics_port + 1);
+  long baseline_kib = -1;
+  {
+    pid_t empty = StartOperator(bin_dir, kubeconfig, metrics_addr, probe_addr, workers);
+    auto deadline = Clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto ready = transport->Send(
+          {"GET", "http://" + probe_addr + "/readyz", {}, "", std::chrono::seconds(2)});
+      if (ready.ok() && ready->status == 200) break;
+      if (Clock::now() > deadline) {
+        std::printf("the empty operator did not become ready\n");
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // leader election and workers settle
+    baseline_kib = RssKiB(empty);
+    StopOperator(empty);
+  }
+  std::printf("resident memory with no objects: %.1f MiB\n", baseline_kib / 1024.0);
+
   auto create_start = Clock::now();
   for (int i = 0; i < objects; ++i) {
     // The population an operator meets on restart or upgrade: objects that already carry its
@@ -142,19 +188,9 @@ int main(int argc, char** argv) {
   std::printf("objects: %d widgets created in %.2f s (one client, sequential)\n", objects,
               std::chrono::duration<double>(Clock::now() - create_start).count());
 
-  const int metrics_port = 20000 + getpid() % 20000;
-  std::string metrics_addr = "127.0.0.1:" + std::to_string(metrics_port);
   double driver_cpu_before = CpuSeconds(getpid());
   auto start = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::string w = std::to_string(workers);
-    execl((bin_dir + "/widget-operator").c_str(), "widget-operator", "--kubeconfig",
-          kubeconfig.c_str(), "--metrics-bind-address", metrics_addr.c_str(),
-          "--health-probe-bind-address", "0", "--log-level", "warn", "--workers", w.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  pid_t pid = StartOperator(bin_dir, kubeconfig, metrics_addr, "0", workers);
   std::string metrics_url = "http://" + metrics_addr + "/metrics";
   // An object counts as reconciled once its status was written: one successful status PUT each
   // (the reconcile that follows the finalizer's own watch event writes nothing).
@@ -185,7 +221,10 @@ int main(int argc, char** argv) {
     now_count = ReadMetric(*transport, metrics_url, reconciles);
   }
   std::printf("reconciles in total: %.0f\n", now_count);
-  std::printf("resident memory after sync: %.1f MiB (target < 60 MiB)\n", RssKiB(pid) / 1024.0);
+  long synced_kib = RssKiB(pid);
+  std::printf("resident memory after sync: %.1f MiB (target < 60 MiB)\n", synced_kib / 1024.0);
+  std::printf("memory per cached object: %.0f bytes (growth over the empty operator / %d)\n",
+              (synced_kib - baseline_kib) * 1024.0 / objects, objects);
   double cpu0 = CpuSeconds(pid);
   auto idle0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));
@@ -194,9 +233,7 @@ int main(int argc, char** argv) {
   std::printf("idle CPU over %.0f s: %.3f%% of one core (target < 1%%)\n", idle_wall,
               100.0 * cpu / idle_wall);
   std::printf("resident memory after idle: %.1f MiB\n", RssKiB(pid) / 1024.0);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  StopOperator(pid);
   unlink(kubeconfig.c_str());
   server.Stop();
   return 0;

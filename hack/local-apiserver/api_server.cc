@@ -1,8 +1,10 @@
 #include "hack/local-apiserver/api_server.h"
 
+#include <re2/re2.h>
+
 #include <fstream>
 #include <random>
-#include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -83,12 +85,34 @@ json Invalid(const ResourceType& t, const std::string& name, const std::vector<F
 }
 
 bool IsDns1123Subdomain(const std::string& s) {
-  static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
-  return !s.empty() && s.size() <= 253 && std::regex_match(s, re);
+  // RE2: linear time whatever the input (std::regex backtracks, recursively, on long names).
+  static const re2::RE2 re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  return !s.empty() && s.size() <= 253 && re2::RE2::FullMatch(s, re);
 }
 
 bool WantsTable(const http::HttpRequest& req) {
   return req.Header("Accept").find("as=Table") != std::string::npos;
+}
+
+// Metadata-only reads (controller-runtime's metadata informers):
+// Accept: application/json;as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1
+bool WantsMetadata(const http::HttpRequest& req) {
+  return req.Header("Accept").find("as=PartialObjectMetadata") != std::string::npos;
+}
+
+json PartialObjectMetadata(const json& obj) {
+  return {{"kind", "PartialObjectMetadata"},
+          {"apiVersion", "meta.k8s.io/v1"},
+          {"metadata", obj.value("metadata", json::object())}};
+}
+
+// A boolean query parameter as kube-apiserver reads it (Go's strconv.ParseBool): clients spell
+// them differently (kubectl "true", the Python client "True", some "1"). Absent or unreadable:
+// false.
+bool QueryBool(const http::HttpRequest& req, std::string_view name) {
+  static const std::set<std::string, std::less<>> kTrue = {"1", "t", "T", "TRUE", "true", "True"};
+  auto v = req.Query(name);
+  return v && kTrue.count(*v) > 0;
 }
 
 // Removes "$"-prefixed strategic-merge directives so the rest can be applied as a merge patch.
@@ -128,9 +152,15 @@ struct ApiServer::ResourceRequest {
 };
 
 ApiServer::ApiServer(ApiServerOptions options) : options_(options), store_(options.history_limit) {
-  http_.Route("*", "/{rest...}",
-              [this](const http::HttpRequest& req, const http::PathParams&,
-                     http::ResponseWriter& w) { Handle(req, w); });
+  // kube-apiserver's request body limit (--max-request-bytes' default): 3 MiB.
+  http::RouteOptions limits;
+  limits.max_body_bytes = 3 << 20;
+  http_.Route(
+      "*", "/{rest...}",
+      [this](const http::HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+        Handle(req, w);
+      },
+      limits);
   // Namespaces every cluster starts with.
   auto lock = store_.Lock();
   for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
@@ -265,8 +295,7 @@ void ApiServer::Handle(const http::HttpRequest& req, http::ResponseWriter& w) {
   const std::string& m = req.method;
   if (r.name.empty()) {
     if (m == "GET") {
-      std::string watch = req.Query("watch").value_or("");
-      if (watch == "true" || watch == "1") return Watch(r, w);
+      if (QueryBool(req, "watch")) return Watch(r, w);
       return List(r, w);
     }
     if (m == "POST") return Create(r, w);
@@ -323,6 +352,18 @@ void ApiServer::HandleAdmin(const http::HttpRequest& req, http::ResponseWriter& 
     }
     std::lock_guard<std::mutex> lock(faults_mu_);
     faults_.push_back(f);
+  } else if (action == "delay") {
+    Fault f;
+    f.path_prefix = body->value("pathPrefix", "");
+    f.method = body->value("method", "");
+    f.remaining = body->value("count", 1);
+    f.delay_ms = body->value("delayMs", 0);
+    if (f.path_prefix.empty() || f.delay_ms <= 0 || f.delay_ms > 600'000) {
+      SendStatus(w, 400, "BadRequest", "delay needs pathPrefix and delayMs from 1 to 600000");
+      return;
+    }
+    std::lock_guard<std::mutex> lock(faults_mu_);
+    faults_.push_back(f);
   } else if (action == "clear") {
     std::lock_guard<std::mutex> lock(faults_mu_);
     faults_.clear();
@@ -330,7 +371,7 @@ void ApiServer::HandleAdmin(const http::HttpRequest& req, http::ResponseWriter& 
   } else {
     SendStatus(w, 400, "BadRequest",
                "unknown action \"" + action +
-                   "\"; use closeWatches, silenceWatches, compact, respond or clear");
+                   "\"; use closeWatches, silenceWatches, compact, respond, delay or clear");
     return;
   }
   w.Send(http::HttpResponse::Json(200, R"({"ok":true})"));
@@ -346,6 +387,12 @@ bool ApiServer::ApplyFault(const http::HttpRequest& req, http::ResponseWriter& w
     if (it == faults_.end()) return false;
     f = *it;
     if (--it->remaining <= 0) faults_.erase(it);
+  }
+  if (f.delay_ms > 0) {
+    // A slow server: the request is still served (and applied) after the wait, even when the
+    // client has given up on it meanwhile, as a real overloaded API server would.
+    std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
+    return false;
   }
   switch (f.code) {
     case 409:
@@ -468,6 +515,8 @@ void ApiServer::ServeDiscovery(const http::HttpRequest& req, http::ResponseWrite
 void ApiServer::SendObject(const ResourceRequest& r, http::ResponseWriter& w, int code,
                            const json& obj, const std::vector<std::string>& warnings) {
   json body = obj;
+  if (WantsMetadata(*r.http) && obj.value("kind", "") != "Status")
+    body = PartialObjectMetadata(obj);
   if (WantsTable(*r.http) && obj.value("kind", "") != "Status") {
     body = {{"kind", "Table"},
             {"apiVersion", "meta.k8s.io/v1"},
@@ -548,6 +597,12 @@ void ApiServer::List(const ResourceRequest& r, http::ResponseWriter& w) {
             {"metadata", meta},
             {"columnDefinitions", TableColumns(*r.type)},
             {"rows", rows}};
+  } else if (WantsMetadata(req)) {
+    for (auto& item : items) item = PartialObjectMetadata(item);
+    body = {{"kind", "PartialObjectMetadataList"},
+            {"apiVersion", "meta.k8s.io/v1"},
+            {"metadata", meta},
+            {"items", items}};
   } else {
     body = {{"kind", r.type->list_kind},
             {"apiVersion", r.type->ApiVersion()},
@@ -563,12 +618,15 @@ void ApiServer::Watch(const ResourceRequest& r, http::ResponseWriter& w) {
   if (!labels.ok()) return SendStatus(w, 400, "BadRequest", labels.status().message());
   auto fields = FieldSelector::Parse(req.Query("fieldSelector").value_or(""));
   if (!fields.ok()) return SendStatus(w, 400, "BadRequest", fields.status().message());
-  bool bookmarks = req.Query("allowWatchBookmarks").value_or("") == "true";
+  bool bookmarks = QueryBool(req, "allowWatchBookmarks");
   bool table = WantsTable(req);
+  bool metadata_only = WantsMetadata(req);
   std::string include = req.Query("includeObject").value_or("Metadata");
   auto timeout = std::chrono::seconds(1800);
   if (auto t = req.Query("timeoutSeconds"); t && !t->empty()) {
-    timeout = std::chrono::seconds(std::strtoll(t->c_str(), nullptr, 10));
+    // Clamped to a day: a huge value must not overflow `now + timeout` below.
+    long long seconds = std::strtoll(t->c_str(), nullptr, 10);
+    if (seconds > 0) timeout = std::chrono::seconds(std::min<long long>(seconds, 86400));
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const uint64_t close_gen = watch_close_generation_;
@@ -584,6 +642,7 @@ void ApiServer::Watch(const ResourceRequest& r, http::ResponseWriter& w) {
   };
   auto encode = [&](const std::string& type, const json& obj) {
     json payload = obj;
+    if (metadata_only && type != "ERROR") payload = PartialObjectMetadata(obj);
     if (table && type != "BOOKMARK" && type != "ERROR") {
       payload = {
           {"kind", "Table"},
@@ -680,6 +739,51 @@ void ApiServer::Watch(const ResourceRequest& r, http::ResponseWriter& w) {
 // ---------------------------------------------------------------------------------------------
 // Writes
 
+namespace {
+
+// The metav1.Time and metav1.MicroTime fields of the built-in kinds the operator writes. Clients
+// spell timestamps in several ways (Python's isoformat() writes "+00:00", some send nanoseconds);
+// kube-apiserver decodes them into time values and always writes them back in one form, so a
+// client that compares what it wrote with what it reads back sees the server's spelling.
+struct TimeField {
+  const char* kind;
+  const char* group;
+  const char* pointer;
+  TimePrecision precision;
+};
+constexpr TimeField kTimeFields[] = {
+    {"Lease", "coordination.k8s.io", "/spec/acquireTime", TimePrecision::kMicros},
+    {"Lease", "coordination.k8s.io", "/spec/renewTime", TimePrecision::kMicros},
+    {"Event", "events.k8s.io", "/eventTime", TimePrecision::kMicros},
+    {"Event", "events.k8s.io", "/series/lastObservedTime", TimePrecision::kMicros},
+    {"Event", "events.k8s.io", "/deprecatedFirstTimestamp", TimePrecision::kSeconds},
+    {"Event", "events.k8s.io", "/deprecatedLastTimestamp", TimePrecision::kSeconds},
+    {"Event", "", "/eventTime", TimePrecision::kMicros},
+    {"Event", "", "/series/lastObservedTime", TimePrecision::kMicros},
+    {"Event", "", "/firstTimestamp", TimePrecision::kSeconds},
+    {"Event", "", "/lastTimestamp", TimePrecision::kSeconds},
+};
+
+}  // namespace
+
+Status ApiServer::NormalizeTimes(const ResourceType& t, json& object) {
+  for (const auto& f : kTimeFields) {
+    if (t.kind != f.kind || t.group != f.group) continue;
+    json::json_pointer ptr(f.pointer);
+    if (!object.contains(ptr) || object[ptr].is_null()) continue;
+    const json& value = object[ptr];
+    auto parsed = value.is_string() ? ParseRfc3339(value.get<std::string>()) : std::nullopt;
+    if (!parsed) {
+      return InvalidArgumentError(std::string(t.kind) + " in version \"" + t.version +
+                                  "\" cannot be handled as a " + t.kind + ": parsing time " +
+                                  value.dump() + " as RFC 3339 failed (field " +
+                                  std::string(f.pointer + 1) + ")");
+    }
+    object[ptr] = FormatRfc3339(*parsed, f.precision);
+  }
+  return Status::Ok();
+}
+
 ApiServer::WriteResult ApiServer::CommitWrite(const ResourceRequest& r, const json* existing,
                                               json next, const std::string& manager,
                                               const std::string& operation) {
@@ -704,6 +808,9 @@ ApiServer::WriteResult ApiServer::CommitWrite(const ResourceRequest& r, const js
   next["apiVersion"] = t.ApiVersion();
   if (!next.contains("metadata") || !next["metadata"].is_object())
     next["metadata"] = json::object();
+  if (Status s = NormalizeTimes(t, next); !s.ok()) {
+    return fail(400, StatusBody(400, "BadRequest", s.message()));
+  }
   json& md = next["metadata"];
 
   // Namespace: from the URL; the body may repeat it but not contradict it.

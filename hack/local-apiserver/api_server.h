@@ -46,11 +46,15 @@ class ApiServer {
     int code = 500;
     int remaining = 1;
     double retry_after_seconds = 1;
+    int delay_ms = 0;  // "delay": answer normally, but only after this long
   };
 
   void Handle(const http::HttpRequest& req, http::ResponseWriter& w);
   void HandleAdmin(const http::HttpRequest& req, http::ResponseWriter& w);
   bool ApplyFault(const http::HttpRequest& req, http::ResponseWriter& w);
+  // Rewrites the timestamps of built-in kinds in the server's spelling; InvalidArgument naming
+  // the field when one does not parse.
+  static Status NormalizeTimes(const ResourceType& t, nlohmann::json& object);
 
   // Discovery and OpenAPI.
   void ServeDiscovery(const http::HttpRequest& req, http::ResponseWriter& w);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -50,6 +51,25 @@ void FillCommon(nlohmann::json& a, const std::string& type, uint64_t seq, int64_
 
 }  // namespace
 
+int64_t TimestampOf(const nlohmann::json& value, int64_t fallback) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  if (value.is_number_unsigned()) {
+    uint64_t u = value.get<uint64_t>();
+    return u > static_cast<uint64_t>(kMax) ? kMax : static_cast<int64_t>(u);
+  }
+  if (value.is_number_integer()) return value.get<int64_t>();
+  if (value.is_number_float()) {
+    double d = value.get<double>();
+    if (std::isnan(d)) return fallback;
+    // 2^63 is exactly representable; anything at or beyond it (or below -2^63) saturates.
+    if (d >= 9223372036854775808.0) return kMax;
+    if (d < -9223372036854775808.0) return kMin;
+    return static_cast<int64_t>(d);
+  }
+  return fallback;
+}
+
 AlertStore::AlertStore(size_t page_size, int wait_seconds) { SetPaging(page_size, wait_seconds); }
 
 void AlertStore::SetPaging(size_t page_size, int wait_seconds) {
@@ -64,7 +84,7 @@ size_t AlertStore::Add(const std::string& type, const std::vector<nlohmann::json
     nlohmann::json a = in.is_object() ? in : nlohmann::json::object();
     uint64_t seq = next_seq_++;
     FillCommon(a, type, seq, now);
-    int64_t ts = a["timestamp"].is_number() ? a["timestamp"].get<int64_t>() : now;
+    int64_t ts = TimestampOf(a["timestamp"], now);
     bucket.emplace(Key{ts, seq}, std::move(a));
   }
   return alerts.size();
@@ -77,7 +97,14 @@ size_t AlertStore::Generate(const std::string& type, size_t count, int64_t start
   for (size_t i = 0; i < count; ++i) {
     uint64_t n = next_seq_ + i;
     nlohmann::json a;
-    a["timestamp"] = start + static_cast<int64_t>(i) * interval;
+    int64_t offset = 0;
+    int64_t timestamp = 0;
+    if (__builtin_mul_overflow(static_cast<int64_t>(i), interval, &offset) ||
+        __builtin_add_overflow(start, offset, &timestamp)) {
+      timestamp =
+          interval < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    }
+    a["timestamp"] = timestamp;
     a["user"] = "user" + std::to_string(n % 50) + "@example.com";
     a["hostname"] = "laptop-" + std::to_string(n % 200);
     a["srcip"] = "10.0." + std::to_string((n / 250) % 250) + "." + std::to_string(n % 250 + 1);

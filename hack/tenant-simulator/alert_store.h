@@ -20,6 +20,13 @@
 namespace cte::tenantsim {
 
 inline constexpr size_t kMaxIteratorPage = 10000;
+// The most alerts one /__sim/alerts call may generate.
+inline constexpr size_t kMaxGeneratedAlerts = 1000000;
+
+// A JSON timestamp as the store orders alerts by: an integer as it is (clamped to int64), a float
+// truncated when it is finite and within int64 and clamped when it is not (casting it would be
+// undefined), anything else (NaN, a string, absent) `fallback`.
+int64_t TimestampOf(const nlohmann::json& value, int64_t fallback);
 
 class AlertStore {
  public:
@@ -35,7 +42,8 @@ class AlertStore {
   // timestamp, alert_type, alert_name, severity, acked, incident_id, transaction_id) where
   // missing. Returns how many were added.
   size_t Add(const std::string& type, const std::vector<nlohmann::json>& alerts, int64_t now);
-  // Adds `count` complete, realistic alerts, `interval` seconds apart from `start`.
+  // Adds `count` complete, realistic alerts, `interval` seconds apart from `start` (timestamps
+  // saturate at the ends of int64 rather than overflow).
   size_t Generate(const std::string& type, size_t count, int64_t start, int64_t interval);
 
   struct Page {

@@ -13,7 +13,7 @@ namespace {
 
 void Usage() {
   std::cerr << "usage: tenant-simulator [--listen 127.0.0.1:0] [--v1-token T] [--v2-token T]\n"
-               "                        [--config FILE]\n";
+               "                        [--config FILE] [--tls-cert FILE --tls-key FILE]\n";
 }
 
 }  // namespace
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   using cte::tenantsim::TokenApi;
   std::string listen = "127.0.0.1:0";
   std::string config_path;
+  std::string tls_cert, tls_key;
   cte::tenantsim::SimulatorOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -40,6 +41,10 @@ int main(int argc, char** argv) {
       options.tokens.push_back(cte::tenantsim::FullAccessToken(value(), TokenApi::kV2));
     } else if (arg == "--config") {
       config_path = value();
+    } else if (arg == "--tls-cert") {
+      tls_cert = value();
+    } else if (arg == "--tls-key") {
+      tls_key = value();
     } else if (arg == "-h" || arg == "--help") {
       Usage();
       return 0;
@@ -71,6 +76,11 @@ int main(int argc, char** argv) {
       options = *applied;
     }
   }
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "tenant-simulator: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  if (!tls_cert.empty()) options.tls = cte::http::TlsServerOptions{tls_cert, tls_key};
   auto bind = cte::http::ParseBindAddress("--listen", listen);
   if (!bind.ok() || bind->disabled) {
     std::cerr << "tenant-simulator: "

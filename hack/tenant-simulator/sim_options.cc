@@ -1,5 +1,9 @@
 #include "hack/tenant-simulator/sim_options.h"
 
+#include <cmath>
+#include <type_traits>
+#include <utility>
+
 namespace cte::tenantsim {
 namespace {
 
@@ -29,6 +33,17 @@ Status ReadNumber(const nlohmann::json& obj, const char* key, const std::string&
   if (!obj.contains(key)) return Status::Ok();
   const auto& v = obj.at(key);
   if (!v.is_number()) return InvalidArgumentError(path + "." + key + ": must be a number");
+  if constexpr (std::is_integral_v<T>) {
+    // Checked, not cast: a float or an out-of-range integer converted to T is undefined or wraps.
+    if (!v.is_number_integer()) {
+      return InvalidArgumentError(path + "." + key + ": must be a whole number");
+    }
+    bool fits = v.is_number_unsigned() ? std::in_range<T>(v.get<uint64_t>())
+                                       : std::in_range<T>(v.get<int64_t>());
+    if (!fits) return InvalidArgumentError(path + "." + key + ": out of range");
+  } else if (!std::isfinite(v.get<double>())) {
+    return InvalidArgumentError(path + "." + key + ": must be finite");
+  }
   out = v.get<T>();
   return Status::Ok();
 }
@@ -137,6 +152,12 @@ StatusOr<SimulatorOptions> ApplyConfig(const nlohmann::json& config, SimulatorOp
     }
     if (base.v1_auth_error_status != 200 && base.v1_auth_error_status != 403) {
       return InvalidArgumentError("v1AuthErrorStatus: 200 or 403");
+    }
+    if (config.contains("uniqueUrlListNames")) {
+      if (!config["uniqueUrlListNames"].is_boolean()) {
+        return InvalidArgumentError("uniqueUrlListNames: true or false");
+      }
+      base.unique_url_list_names = config["uniqueUrlListNames"].get<bool>();
     }
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError(std::string("config: ") + e.what());

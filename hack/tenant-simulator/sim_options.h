@@ -6,11 +6,13 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "operator/core/clock.h"
 #include "operator/core/status.h"
+#include "operator/http/http_server.h"
 
 namespace cte::tenantsim {
 
@@ -64,6 +66,12 @@ struct SimulatorOptions {
   int v1_auth_error_status = 403;
   // The longest a "hang" fault holds a request when the client does not give up first.
   Duration max_hang = std::chrono::seconds(60);
+  // Whether a second URL list with a name in use is refused. The reference leaves it open
+  // (§3.5: names are not documented as unique); false lets tests show what a client does when a
+  // create is applied twice (a resent POST) and two lists share a name.
+  bool unique_url_list_names = true;
+  // Serve HTTPS from these PEM files (--tls-cert/--tls-key), as a real tenant does.
+  std::optional<http::TlsServerOptions> tls;
 };
 
 // A read-write token for every endpoint of one API.

@@ -7,6 +7,7 @@
 
 #include "hack/tenant-simulator/validation.h"
 #include "operator/core/json_util.h"
+#include "operator/core/secret_string.h"
 #include "operator/core/time_format.h"
 
 namespace cte::tenantsim {
@@ -48,6 +49,14 @@ HttpResponse IteratorError(int status, const std::string& message) {
 
 std::string CeilSeconds(double s) {
   return std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s - 1e-9))));
+}
+
+// Bodies well above the list caps (7 and 8 MiB of JSON by default) reach the handlers, so an
+// oversized list gets the tenant's own error rather than the server's 413.
+http::RouteOptions BodyLimit() {
+  http::RouteOptions o;
+  o.max_body_bytes = 32 << 20;
+  return o;
 }
 
 bool PathMatches(const std::string& pattern, const std::string& path) {
@@ -102,8 +111,11 @@ StatusOr<Fault> Fault::FromJson(const json& j) {
     } else if (kind == "latency") {
       f.kind = Kind::kLatency;
       f.latency = std::chrono::milliseconds(j.value("latencyMs", 0));
+    } else if (kind == "reset-after") {
+      f.kind = Kind::kResetAfter;
     } else {
-      return InvalidArgumentError("fault.kind: one of 429, 500, status, hang, reset, latency");
+      return InvalidArgumentError(
+          "fault.kind: one of 429, 500, status, hang, reset, reset-after, latency");
     }
     if (j.contains("status") && f.kind == Kind::kStatus) f.status = j["status"].get<int>();
     if (j.contains("body"))
@@ -116,7 +128,7 @@ StatusOr<Fault> Fault::FromJson(const json& j) {
 }
 
 json Fault::ToJson() const {
-  static const char* kKinds[] = {"status", "hang", "reset", "latency"};
+  static const char* kKinds[] = {"status", "hang", "reset", "latency", "reset-after"};
   json j = {{"kind", kKinds[static_cast<int>(kind)]},
             {"method", method},
             {"path", path},
@@ -140,6 +152,11 @@ TenantSimulator::TenantSimulator(SimulatorOptions options, Clock& clock)
       initial_limits_(options_.limits),
       clock_(clock),
       started_(clock.Now()),
+      server_([this] {
+        http::HttpServerOptions o;
+        o.tls = options_.tls;
+        return o;
+      }()),
       alerts_(options_.iterator_page_size, options_.iterator_wait_seconds),
       v1_limiter_(options_.limits.v1_requests, options_.limits.v1_window),
       v2_limiter_(options_.limits.v2_requests_per_second, std::chrono::seconds(1)) {
@@ -152,7 +169,8 @@ TenantSimulator::~TenantSimulator() { Stop(); }
 
 Status TenantSimulator::Start(const std::string& host, int port) {
   if (auto s = server_.Start(host, port); !s.ok()) return s;
-  url_ = "http://" + host + ":" + std::to_string(server_.port());
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  url_ = (server_.tls() ? "https://" : "http://") + h + ":" + std::to_string(server_.port());
   return Status::Ok();
 }
 
@@ -271,9 +289,22 @@ void TenantSimulator::RegisterRoutes() {
     if (body->contains("alerts")) {
       n = SeedAlerts(type, (*body)["alerts"].get<std::vector<json>>());
     } else {
-      n = GenerateAlerts(type, body->value("count", size_t{0}),
-                         body->value("startTimestamp", NowEpoch()),
-                         body->value("intervalSeconds", int64_t{1}));
+      // Checked before use: a float or negative count cast to size_t is undefined, and a huge
+      // one would allocate without bound.
+      const json count = body->value("count", json(0));
+      const json interval = body->value("intervalSeconds", json(1));
+      if (!count.is_number_integer() || count.get<int64_t>() < 0 ||
+          count.get<int64_t>() > static_cast<int64_t>(kMaxGeneratedAlerts)) {
+        return HttpResponse::Json(
+            400, Dump({{"message",
+                        "count: an integer from 0 to " + std::to_string(kMaxGeneratedAlerts)}}));
+      }
+      if (!interval.is_number_integer()) {
+        return HttpResponse::Json(400, Dump({{"message", "intervalSeconds: an integer"}}));
+      }
+      n = GenerateAlerts(type, count.get<size_t>(),
+                         TimestampOf(body->value("startTimestamp", json(NowEpoch())), NowEpoch()),
+                         TimestampOf(interval, 1));
     }
     return HttpResponse::Json(201, Dump({{"seeded", n}}));
   });
@@ -334,25 +365,29 @@ void TenantSimulator::RegisterRoutes() {
 void TenantSimulator::Register(EndpointInfo info, Inner inner) {
   std::string method = info.method;
   std::string pattern = info.pattern;
-  server_.Route(method, pattern,
-                [this, info = std::move(info), inner = std::move(inner)](
-                    const HttpRequest& req, const PathParams& params, http::ResponseWriter& w) {
-                  Serve(info, inner, req, params, w);
-                });
+  server_.Route(
+      method, pattern,
+      [this, info = std::move(info), inner = std::move(inner)](
+          const HttpRequest& req, const PathParams& params, http::ResponseWriter& w) {
+        Serve(info, inner, req, params, w);
+      },
+      BodyLimit());
 }
 
 void TenantSimulator::RegisterSim(
     const std::string& method, const std::string& pattern,
     std::function<HttpResponse(const HttpRequest&, const PathParams&)> handler) {
-  server_.Route(method, pattern,
-                [handler = std::move(handler)](const HttpRequest& req, const PathParams& params,
-                                               http::ResponseWriter& w) {
-                  try {
-                    w.Send(handler(req, params));
-                  } catch (const std::exception& e) {
-                    w.Send(HttpResponse::Json(400, Dump({{"message", e.what()}})));
-                  }
-                });
+  server_.Route(
+      method, pattern,
+      [handler = std::move(handler)](const HttpRequest& req, const PathParams& params,
+                                     http::ResponseWriter& w) {
+        try {
+          w.Send(handler(req, params));
+        } catch (const std::exception& e) {
+          w.Send(HttpResponse::Json(400, Dump({{"message", e.what()}})));
+        }
+      },
+      BodyLimit());
 }
 
 std::optional<Fault> TenantSimulator::TakeFault(const HttpRequest& req) {
@@ -378,15 +413,24 @@ void TenantSimulator::Serve(const EndpointInfo& info, const Inner& inner, const 
   entry.endpoint = (info.method == "*" ? std::string("*") : info.method) + " " + info.pattern;
   entry.request_bytes = req.body.size();
 
+  bool reset_after = false;
   auto finish = [&](const HttpResponse& response) {
     entry.status = response.status;
     entry.response_bytes = response.body.size();
     Log(entry);
-    w.Send(response);
+    if (reset_after) {
+      w.Abort();  // processed, but the answer never leaves
+    } else {
+      w.Send(response);
+    }
   };
 
   if (auto fault = TakeFault(req)) {
     switch (fault->kind) {
+      case Fault::Kind::kResetAfter:
+        entry.fault = "reset-after";
+        reset_after = true;
+        break;
       case Fault::Kind::kLatency:
         entry.fault = "latency";
         clock_.WaitFor(fault->latency, [this] { return stopping_.load(); });
@@ -491,7 +535,10 @@ std::optional<HttpResponse> TenantSimulator::AuthorizeV2(const EndpointInfo& inf
     if (auth.size() > 7 && Lower(auth.substr(0, 7)) == "bearer ") value = auth.substr(7);
   }
   for (const auto& t : options_.tokens) {
-    if (t.api == TokenApi::kV2 && !value.empty() && t.token == value) *token = &t;
+    // Constant time: a client must not learn a token from how fast a wrong one is refused.
+    if (t.api == TokenApi::kV2 && !value.empty() && ConstantTimeEquals(t.token, value)) {
+      *token = &t;
+    }
   }
   // Reference §1.2 recommends 401 for an unknown token and 403 for a missing scope.
   if (*token == nullptr) {
@@ -516,7 +563,10 @@ std::optional<HttpResponse> TenantSimulator::AuthorizeV2(const EndpointInfo& inf
 std::optional<HttpResponse> TenantSimulator::AuthorizeV1(const std::string& token_value,
                                                          const TokenSpec** token) const {
   for (const auto& t : options_.tokens) {
-    if (t.api == TokenApi::kV1 && !token_value.empty() && t.token == token_value) *token = &t;
+    if (t.api == TokenApi::kV1 && !token_value.empty() &&
+        ConstantTimeEquals(t.token, token_value)) {
+      *token = &t;
+    }
   }
   if (*token != nullptr) return std::nullopt;
   return V1Envelope(options_.v1_auth_error_status, "Authorization Error",
@@ -768,8 +818,9 @@ std::optional<TenantSimulator::ListBody> TenantSimulator::ValidListBody(
   if (!type) return std::nullopt;
   out.type = *type;
   for (const auto& [id, other] : url_lists_) {
-    // Names are the key CE and the operator use (reference §3.6); refuse a second list by name.
-    if (id != self && !other.deleted && other.name == out.name) {
+    // Names are the key CE and the operator use (reference §3.6); refuse a second list by name
+    // (unless configured not to, see SimulatorOptions::unique_url_list_names).
+    if (options_.unique_url_list_names && id != self && !other.deleted && other.name == out.name) {
       return fail("a URL list named " + out.name + " already exists");
     }
   }

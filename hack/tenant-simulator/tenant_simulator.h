@@ -34,6 +34,9 @@ struct Fault {
     kHang,     // hold the request until the client gives up (or max_hang), then reset it
     kReset,    // reset the connection without answering
     kLatency,  // wait `latency`, then serve the request normally
+    // serve the request (it takes effect), then reset the connection instead of answering: what
+    // a client sees when a connection dies after the tenant processed the request
+    kResetAfter,
   };
   Kind kind = Kind::kStatus;
   std::string method = "*";
@@ -59,7 +62,7 @@ class TenantSimulator {
   Status Start(const std::string& host, int port);
   void Stop();
   int port() const { return server_.port(); }
-  // http://HOST:PORT (no trailing slash).
+  // http://HOST:PORT, or https:// when serving TLS (no trailing slash).
   std::string url() const { return url_; }
 
   // The /__sim/ control plane, callable in-process as well (same JSON as the HTTP answers).

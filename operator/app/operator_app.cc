@@ -32,6 +32,8 @@ std::string Usage(const std::string& program) {
   --graceful-shutdown-timeout DUR    drain budget on SIGTERM (default 25s)
   --watch-watchdog DUR               restart a watch silent for this long (default 90s)
   --workers N                        reconcile workers per controller (default 2)
+  --reconcile-timeout DUR            deadline of one reconcile (default 5m)
+  --sync-period DUR                  replay every cached object this often (default 10h; 0s disables)
   --store URL                        indicator store, sqlite:///path/indicators.db (default: none)
   --ingest-bind-address ADDR         the API Source ingest API (default :8443; 0 disables; needs --store)
   --ingest-tls-cert FILE             PEM certificate chain of the ingest API
@@ -122,6 +124,14 @@ StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args) {
       s = take_duration(f.watchdog);
       if (s.ok() && f.watchdog <= Duration::zero())
         s = InvalidArgumentError("--watch-watchdog: must be positive");
+    } else if (arg == "--reconcile-timeout") {
+      s = take_duration(f.reconcile_timeout);
+      if (s.ok() && f.reconcile_timeout <= Duration::zero())
+        s = InvalidArgumentError("--reconcile-timeout: must be positive");
+    } else if (arg == "--sync-period") {
+      s = take_duration(f.sync_period);
+      if (s.ok() && f.sync_period < Duration::zero())
+        s = InvalidArgumentError("--sync-period: must not be negative");
     } else if (arg == "--workers") {
       std::string v;
       s = take(v);
@@ -257,6 +267,9 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   manager_options.namespace_name = flags->namespace_name;
   manager_options.drain_budget = flags->graceful_shutdown_timeout;
   manager_options.informer_defaults.watchdog = flags->watchdog;
+  manager_options.informer_defaults.resync_period = flags->sync_period;
+  manager_options.controller_defaults.workers = flags->workers;
+  manager_options.controller_defaults.reconcile_timeout = flags->reconcile_timeout;
   manager_options.leader_elect = flags->leader_elect;
   manager_options.leader_election.lease_name = flags->leader_election_id;
   manager_options.leader_election.lease_namespace = flags->leader_election_namespace.empty()
@@ -266,7 +279,9 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   kube::Manager manager(client, clock, random, log, &runtime_metrics, manager_options);
 
   std::vector<std::function<void()>> stop_hooks;
-  AppContext ctx{clock, random, log, client, manager, registry, *flags, stop_hooks};
+  AppContext ctx{clock,     random,   log,    client,
+                 manager,   registry, *flags, manager_options.leader_election.identity,
+                 stop_hooks};
   if (Status s = setup(ctx); !s.ok()) {
     log.Error("setup failed", {{"error", s.message()}});
     return 1;

@@ -30,6 +30,8 @@ struct OperatorFlags {
   Duration graceful_shutdown_timeout = std::chrono::seconds(25);
   Duration watchdog = std::chrono::seconds(90);
   int workers = 2;
+  Duration reconcile_timeout = std::chrono::minutes(5);
+  Duration sync_period = std::chrono::hours(10);  // zero: no periodic resync
 
   // The indicator store and the ingest API (cte-operator; other binaries ignore them).
   std::string store_url;                      // --store; empty: no store, no ingest
@@ -58,6 +60,7 @@ struct AppContext {
   kube::Manager& manager;
   metrics::Registry& registry;
   const OperatorFlags& flags;
+  std::string identity;  // this replica's name in the Lease and in Events' reportingInstance
   // Run in reverse order once the manager has stopped (after the drain), while the clock, the
   // registry and the logger above still exist: a binary stops what its setup started here.
   std::vector<std::function<void()>>& stop_hooks;

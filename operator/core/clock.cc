@@ -79,11 +79,13 @@ WallTime SimulatedClock::WallNow() const {
 
 bool SimulatedClock::WaitFor(Duration d, const std::function<bool()>& wake) {
   std::unique_lock<std::mutex> lock(mu_);
-  MonoTime deadline = now_ + d;
+  MonoTime deadline = d >= MonoTime::max() - now_ ? MonoTime::max() : now_ + d;
   ++waiters_;
+  auto slot = deadlines_.insert(deadline);
   cv_.notify_all();
   cv_.wait(lock, [&] { return now_ >= deadline || wake(); });
   --waiters_;
+  deadlines_.erase(slot);
   return wake();
 }
 
@@ -129,6 +131,16 @@ void SimulatedClock::Advance(Duration d) {
 int SimulatedClock::waiters() const {
   std::lock_guard<std::mutex> lock(mu_);
   return waiters_;
+}
+
+int SimulatedClock::due_waiters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int due = 0;
+  for (MonoTime d : deadlines_) {
+    if (d > now_) break;
+    ++due;
+  }
+  return due;
 }
 
 size_t SimulatedClock::pending_timers() const {

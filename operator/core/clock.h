@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace cte {
@@ -30,6 +31,7 @@ class Clock {
 
   // Blocks the calling thread until `d` has passed on this clock or `wake()` returns true when
   // re-checked (it is re-checked whenever Notify() is called). Returns wake()'s final value.
+  // wake() runs under the clock's lock: it must be quick and must not call the clock.
   virtual bool WaitFor(Duration d, const std::function<bool()>& wake) = 0;
   // Wakes every WaitFor so it re-checks its predicate.
   virtual void Notify() = 0;
@@ -85,6 +87,10 @@ class SimulatedClock : public Clock {
   void Advance(Duration d);
   // Number of threads currently blocked in WaitFor (lets a test wait until a worker sleeps).
   int waiters() const;
+  // Threads in WaitFor whose deadline has passed but that have not returned yet. A test that
+  // advances time in steps waits for this to reach zero, so a woken thread has run (and, say,
+  // entered its next wait) before time moves on.
+  int due_waiters() const;
   // Number of pending timers.
   size_t pending_timers() const;
 
@@ -97,6 +103,7 @@ class SimulatedClock : public Clock {
   std::multimap<MonoTime, std::pair<TimerId, std::function<void()>>> timers_;
   TimerId next_id_ = 1;
   int waiters_ = 0;
+  std::multiset<MonoTime> deadlines_;  // of the threads in WaitFor
 };
 
 }  // namespace cte

@@ -31,7 +31,10 @@ nlohmann::json ScalarToJson(const YAML::Node& node) {
   return s;
 }
 
-nlohmann::json NodeToJson(const YAML::Node& node) {
+struct NestedTooDeep {};
+
+nlohmann::json NodeToJson(const YAML::Node& node, int depth = 0) {
+  if (depth > kMaxJsonDepth) throw NestedTooDeep{};
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -40,12 +43,14 @@ nlohmann::json NodeToJson(const YAML::Node& node) {
       return ScalarToJson(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json arr = nlohmann::json::array();
-      for (const auto& item : node) arr.push_back(NodeToJson(item));
+      for (const auto& item : node) arr.push_back(NodeToJson(item, depth + 1));
       return arr;
     }
     case YAML::NodeType::Map: {
       nlohmann::json obj = nlohmann::json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = NodeToJson(kv.second);
+      for (const auto& kv : node) {
+        obj[kv.first.as<std::string>()] = NodeToJson(kv.second, depth + 1);
+      }
       return obj;
     }
   }
@@ -54,9 +59,18 @@ nlohmann::json NodeToJson(const YAML::Node& node) {
 
 }  // namespace
 
-StatusOr<nlohmann::json> ParseJson(std::string_view text) {
+StatusOr<nlohmann::json> ParseJson(std::string_view text, int max_depth) {
   try {
-    return nlohmann::json::parse(text);
+    // The parser callback sees the depth of every element as it is read; throwing stops the
+    // parse there (what was built so far is freed without recursion).
+    return nlohmann::json::parse(
+        text, [max_depth](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+          if (depth > max_depth) throw NestedTooDeep{};
+          return true;
+        });
+  } catch (const NestedTooDeep&) {
+    return InvalidArgumentError("invalid JSON: nested more than " + std::to_string(max_depth) +
+                                " levels deep");
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgumentError(std::string("invalid JSON: ") + e.what());
   }
@@ -72,6 +86,9 @@ StatusOr<std::vector<nlohmann::json>> ParseYamlDocuments(std::string_view text) 
     return out;
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(std::string("invalid YAML: ") + e.what());
+  } catch (const NestedTooDeep&) {
+    return InvalidArgumentError("invalid YAML: nested more than " + std::to_string(kMaxJsonDepth) +
+                                " levels deep");
   }
 }
 

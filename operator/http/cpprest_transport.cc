@@ -9,6 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include "operator/http/url.h"
+
 namespace cte::http {
 namespace {
 
@@ -18,24 +20,6 @@ std::string Env(const char* a, const char* b) {
   if (const char* v = std::getenv(a); v && *v) return v;
   if (const char* v = std::getenv(b); v && *v) return v;
   return "";
-}
-
-// Splits an absolute URL into the base (scheme://authority) and the rest (path?query).
-bool SplitUrl(const std::string& url, std::string& base, std::string& rest, std::string& host) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return false;
-  size_t slash = url.find('/', scheme + 3);
-  base = url.substr(0, slash);
-  rest = slash == std::string::npos ? "/" : url.substr(slash);
-  std::string authority =
-      url.substr(scheme + 3, (slash == std::string::npos ? url.size() : slash) - scheme - 3);
-  if (!authority.empty() && authority[0] == '[') {
-    host = authority.substr(1, authority.find(']') - 1);
-  } else {
-    host = authority.substr(
-        0, authority.rfind(':') == std::string::npos ? authority.size() : authority.rfind(':'));
-  }
-  return true;
 }
 
 Status ClassifyException(const std::exception& e) {
@@ -59,8 +43,8 @@ class CpprestTransport : public HttpTransport {
     try {
       std::string rest;
       auto http_client = ClientFor(request, rest);
-      if (!http_client) return InvalidArgumentError("not an absolute URL: " + request.url);
-      auto response = http_client->request(BuildRequest(request, rest)).get();
+      if (!http_client.ok()) return http_client.status();
+      auto response = (*http_client)->request(BuildRequest(request, rest)).get();
       ClientResponse out = Head(response);
       auto bytes = response.extract_vector().get();
       out.body.assign(bytes.begin(), bytes.end());
@@ -78,8 +62,11 @@ class CpprestTransport : public HttpTransport {
     try {
       std::string rest;
       auto http_client = ClientFor(request, rest);
-      if (!http_client) return InvalidArgumentError("not an absolute URL: " + request.url);
-      auto response = http_client->request(BuildRequest(request, rest), cts.get_token()).get();
+      if (!http_client.ok()) {
+        cancel.OnCancel(nullptr);
+        return http_client.status();
+      }
+      auto response = (*http_client)->request(BuildRequest(request, rest), cts.get_token()).get();
       on_head(Head(response));
       auto buffer = response.body().streambuf();
       std::vector<uint8_t> chunk(64 * 1024);
@@ -105,26 +92,46 @@ class CpprestTransport : public HttpTransport {
   }
 
  private:
-  std::shared_ptr<client::http_client> ClientFor(const ClientRequest& request, std::string& rest) {
-    std::string base, host;
-    if (!SplitUrl(request.url, base, rest, host)) return nullptr;
+  StatusOr<std::shared_ptr<client::http_client>> ClientFor(const ClientRequest& request,
+                                                           std::string& rest) {
+    auto url = ParseUrl(request.url);
+    if (!url.ok()) return url.status();
+    for (const auto& [k, v] : request.headers) {
+      if (!IsValidHeaderName(k) || !IsValidHeaderValue(v)) {
+        return InvalidArgumentError("request header \"" + k +
+                                    "\" has an invalid name or a control character in its value");
+      }
+    }
+    rest = url->target;
     auto timeout = request.timeout.count() > 0 ? request.timeout : std::chrono::hours(24);
-    std::string key = base + "|" + std::to_string(timeout.count());
+    std::string key = url->Origin() + "|" + std::to_string(timeout.count());
     std::lock_guard<std::mutex> lock(mu_);
     auto& slot = clients_[key];
     if (!slot) {
       client::http_client_config config;
       config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
       config.set_validate_certificates(!options_.tls.insecure_skip_verify);
-      if (!options_.proxy_url.empty() && !HostBypassesProxy(host, options_.no_proxy)) {
-        config.set_proxy(web::web_proxy(web::uri(options_.proxy_url)));
+      if (!options_.proxy_url.empty() && !HostBypassesProxy(url->host, options_.no_proxy)) {
+        auto proxy = ParseUrl(options_.proxy_url);
+        if (!proxy.ok()) return proxy.status();
+        // Credentials travel as Proxy-Authorization, not inside the URI cpprestsdk keeps.
+        web::web_proxy web_proxy(web::uri(proxy->Origin()));
+        if (proxy->has_credentials) {
+          web_proxy.set_credentials(web::credentials(proxy->user, proxy->password));
+        }
+        config.set_proxy(web_proxy);
       }
       TlsOptions tls = options_.tls;
       config.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+        if (tls.ca_bundle_pem.empty() || tls.ca_bundle_adds_to_system_roots) {
+          ctx.set_default_verify_paths();
+        } else {
+          // cpprestsdk loads the system roots before calling us; a bundle that must be the only
+          // trust anchor starts from an empty store.
+          SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+        }
         if (!tls.ca_bundle_pem.empty()) {
           ctx.add_certificate_authority(boost::asio::buffer(tls.ca_bundle_pem));
-        } else {
-          ctx.set_default_verify_paths();
         }
         if (!tls.client_cert_pem.empty()) {
           ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
@@ -132,7 +139,7 @@ class CpprestTransport : public HttpTransport {
                               boost::asio::ssl::context::pem);
         }
       });
-      slot = std::make_shared<client::http_client>(web::uri(base), config);
+      slot = std::make_shared<client::http_client>(web::uri(url->Origin()), config);
     }
     return slot;
   }

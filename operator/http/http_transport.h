@@ -40,24 +40,25 @@ struct ClientResponse {
 };
 
 // Lets a caller stop a Stream from another thread (watch restart, shutdown).
+//
+// The transport registers a hook that breaks its connection. A hook runs under the token's lock,
+// and replacing or clearing it (OnCancel) takes that lock too: once OnCancel(nullptr) returns, the
+// old hook is not running and never runs again, so the transport may free what it refers to. A
+// cancel racing with the end of a stream is therefore safe. Hooks must be short and must not call
+// back into the token.
 class CancelToken {
  public:
   void Cancel() {
     cancelled_ = true;
-    std::function<void()> hook;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      hook = hook_;
-    }
-    if (hook) hook();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (hook_) hook_();
   }
   bool cancelled() const { return cancelled_; }
-  // Called by the transport: runs `hook` on Cancel() (at once if already cancelled).
+  // Called by the transport: runs `hook` on Cancel() (at once if already cancelled). Waits for a
+  // hook that is running to return.
   void OnCancel(std::function<void()> hook) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      hook_ = std::move(hook);
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    hook_ = std::move(hook);
     if (cancelled_ && hook_) hook_();
   }
 

@@ -40,6 +40,24 @@ HttpResponse HttpResponse::Text(int status, std::string body) {
   return r;
 }
 
+bool IsValidHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (std::isalnum(c)) continue;
+    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsValidHeaderValue(std::string_view value) {
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 200:
@@ -62,6 +80,8 @@ const char* ReasonPhrase(int status) {
       return "Method Not Allowed";
     case 406:
       return "Not Acceptable";
+    case 408:
+      return "Request Timeout";
     case 409:
       return "Conflict";
     case 410:
@@ -70,10 +90,14 @@ const char* ReasonPhrase(int status) {
       return "Payload Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
     case 422:
       return "Unprocessable Entity";
     case 429:
       return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 501:
@@ -82,6 +106,8 @@ const char* ReasonPhrase(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
     default:
       return "Unknown";
   }
@@ -154,6 +180,11 @@ StatusOr<BindAddress> ParseBindAddress(std::string_view flag, std::string_view v
   size_t colon = value.rfind(':');
   if (colon == std::string_view::npos) return bad("is not HOST:PORT, :PORT or 0");
   out.host = colon == 0 ? "0.0.0.0" : std::string(value.substr(0, colon));
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);  // [::1]:8080
+  } else if (out.host.find(':') != std::string::npos) {
+    return bad("has an IPv6 host without brackets ([::1]:PORT)");
+  }
   std::string_view port = value.substr(colon + 1);
   if (port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string_view::npos) {

@@ -44,6 +44,11 @@ struct HttpResponse {
   static HttpResponse Text(int status, std::string body);
 };
 
+// A header name is an RFC 9110 token; a value holds no control character other than tab (so no
+// CR, LF or NUL that could end the header early or split a response).
+bool IsValidHeaderName(std::string_view name);
+bool IsValidHeaderValue(std::string_view value);
+
 // Standard reason phrase for a status code ("Not Found"); "Unknown" for unlisted codes.
 const char* ReasonPhrase(int status);
 
@@ -52,13 +57,13 @@ std::string PercentEncode(std::string_view s);
 QueryParams ParseQuery(std::string_view raw_query);
 
 struct BindAddress {
-  std::string host;  // IPv4 literal; "0.0.0.0" for ":PORT"
+  std::string host;  // IP literal without brackets; "0.0.0.0" for ":PORT"
   int port = 0;      // 0: pick a free port
   bool disabled = false;
 };
 
-// A listen address as controller-runtime's flags spell it: "HOST:PORT", ":PORT" (all
-// interfaces), or "0" (disabled). Errors name `flag` and the value.
+// A listen address as controller-runtime's flags spell it: "HOST:PORT", "[IPV6]:PORT", ":PORT"
+// (all IPv4 interfaces), or "0" (disabled). Errors name `flag` and the value.
 StatusOr<BindAddress> ParseBindAddress(std::string_view flag, std::string_view value);
 
 }  // namespace cte::http

@@ -10,51 +10,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <vector>
 
+#include "operator/http/beast_util.h"
+#include "operator/http/url.h"
+
 namespace cte::http {
 namespace {
 
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using error_code = boost::system::error_code;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-struct Url {
-  bool tls = false;
-  std::string host;
-  int port = 0;
-  std::string target;  // path?query
-};
-
-bool ParseUrl(const std::string& url, Url& out) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return false;
-  std::string scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return false;
-  out.tls = scheme == "https";
-  size_t host_start = scheme_end + 3;
-  size_t path = url.find('/', host_start);
-  std::string authority =
-      url.substr(host_start, (path == std::string::npos ? url.size() : path) - host_start);
-  out.target = path == std::string::npos ? "/" : url.substr(path);
-  std::string port;
-  if (!authority.empty() && authority[0] == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string::npos) return false;
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':')
-      port = authority.substr(close + 2);
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string::npos) port = authority.substr(colon + 1);
-  }
-  out.port = port.empty() ? (out.tls ? 443 : 80) : std::atoi(port.c_str());
-  return !out.host.empty() && out.port > 0 && out.port < 65536;
-}
+// Response header blocks above this are refused (Beast's own default is 8 KiB).
+constexpr uint32_t kMaxResponseHeaderBytes = 64 * 1024;
+// Idle connections kept per origin.
+constexpr size_t kMaxIdlePerOrigin = 16;
 
 std::string SslError() {
   unsigned long e = ERR_get_error();
@@ -63,7 +45,48 @@ std::string SslError() {
   return e ? buf : "TLS error";
 }
 
-// One TCP (optionally TLS) connection. Not thread-safe; owned by one request at a time.
+bool Idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
+
+// A Beast body that hands each piece of the body to a sink as the parser produces it: nothing is
+// buffered beyond what arrived, and a Content-Length the server announces reserves nothing. The
+// sink returns false to stop reading.
+struct SinkBody {
+  using Sink = std::function<bool(std::string_view)>;
+  struct value_type {
+    const Sink* sink = nullptr;
+    bool stopped = false;
+  };
+  class reader {
+   public:
+    template <bool kIsRequest, class Fields>
+    reader(bhttp::header<kIsRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      ec = {};
+      size_t n = 0;
+      for (const auto b : beast::buffers_range_ref(buffers)) {
+        n += b.size();
+        if (!(*body_.sink)(std::string_view(static_cast<const char*>(b.data()), b.size()))) {
+          body_.stopped = true;
+          ec = make_error_code(boost::system::errc::operation_canceled);
+          break;
+        }
+      }
+      return n;
+    }
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+// One TCP (optionally TLS) connection. Not thread-safe; owned by one request at a time, except
+// Abort(), which a cancel hook may call from another thread.
 class Conn {
  public:
   ~Conn() { Close(); }
@@ -211,6 +234,8 @@ class Conn {
     return ::poll(&p, 1, 0) != 0;  // idle connections must not have data pending
   }
 
+  // From a cancel hook (another thread): breaks the blocking read. The descriptor stays open
+  // until Close(), which runs only after the hook has been cleared.
   void Abort() {
     if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   }
@@ -250,9 +275,28 @@ class Conn {
   SSL* ssl_ = nullptr;
 };
 
+// While alive, a Cancel() on `token` aborts `conn`. The destructor clears the hook and, by the
+// CancelToken contract, waits for a hook that is running: the connection may be freed after it.
+class CancelHook {
+ public:
+  CancelHook(CancelToken* token, Conn* conn) : token_(token) {
+    if (token_) token_->OnCancel([conn] { conn->Abort(); });
+  }
+  ~CancelHook() {
+    if (token_) token_->OnCancel(nullptr);
+  }
+  CancelHook(const CancelHook&) = delete;
+  CancelHook& operator=(const CancelHook&) = delete;
+
+ private:
+  CancelToken* token_;
+};
+
 class SocketTransport : public HttpTransport {
  public:
-  explicit SocketTransport(TransportOptions options) : options_(std::move(options)) {}
+  explicit SocketTransport(TransportOptions options) : options_(std::move(options)) {
+    if (!options_.proxy_url.empty()) proxy_ = ParseUrl(options_.proxy_url);
+  }
   ~SocketTransport() override {
     pool_.clear();
     if (ctx_) SSL_CTX_free(ctx_);
@@ -260,17 +304,19 @@ class SocketTransport : public HttpTransport {
 
   StatusOr<ClientResponse> Send(const ClientRequest& request) override {
     ClientResponse response;
-    std::string body;
-    Status s = Exchange(request, nullptr, nullptr, &response, &body);
+    const SinkBody::Sink sink = [&response](std::string_view piece) {
+      response.body.append(piece);
+      return true;
+    };
+    Status s = Exchange(request, nullptr, nullptr, sink, &response);
     if (!s.ok()) return s;
-    response.body = std::move(body);
     return response;
   }
 
   Status Stream(const ClientRequest& request, CancelToken& cancel,
                 const std::function<void(const ClientResponse& head)>& on_head,
                 const std::function<bool(std::string_view data)>& on_data) override {
-    Status s = Exchange(request, &cancel, &on_head, nullptr, nullptr, &on_data);
+    Status s = Exchange(request, &cancel, &on_head, on_data, nullptr);
     if (cancel.cancelled()) return Status::Ok();
     return s;
   }
@@ -283,6 +329,9 @@ class SocketTransport : public HttpTransport {
     if (!ctx) return UnavailableError("cannot create a TLS context: " + SslError());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     const TlsOptions& tls = options_.tls;
+    if (tls.ca_bundle_pem.empty() || tls.ca_bundle_adds_to_system_roots) {
+      SSL_CTX_set_default_verify_paths(ctx);
+    }
     if (!tls.ca_bundle_pem.empty()) {
       BIO* bio =
           BIO_new_mem_buf(tls.ca_bundle_pem.data(), static_cast<int>(tls.ca_bundle_pem.size()));
@@ -298,8 +347,6 @@ class SocketTransport : public HttpTransport {
         SSL_CTX_free(ctx);
         return InvalidArgumentError("the CA bundle holds no PEM certificate");
       }
-    } else {
-      SSL_CTX_set_default_verify_paths(ctx);
     }
     if (!tls.client_cert_pem.empty()) {
       BIO* cb =
@@ -337,41 +384,30 @@ class SocketTransport : public HttpTransport {
   void PutIdle(const std::string& key, std::unique_ptr<Conn> c) {
     std::lock_guard<std::mutex> lock(mu_);
     auto& idle = pool_[key];
-    if (idle.size() < 16) idle.push_back(std::move(c));
+    if (idle.size() < kMaxIdlePerOrigin) idle.push_back(std::move(c));
+  }
+
+  bool ViaProxy(const Url& url) const {
+    return proxy_.has_value() && !HostBypassesProxy(url.host, options_.no_proxy);
   }
 
   Status Open(const Url& url, SteadyTime deadline, std::unique_ptr<Conn>& out) {
     auto c = std::make_unique<Conn>();
-    bool via_proxy = !options_.proxy_url.empty() && !HostBypassesProxy(url.host, options_.no_proxy);
-    if (via_proxy) {
-      Url proxy;
-      if (!ParseUrl(options_.proxy_url, proxy) || proxy.tls) {
-        return InvalidArgumentError("proxy URL must be http://host:port, got " +
-                                    options_.proxy_url);
+    if (ViaProxy(url)) {
+      if (!proxy_->ok()) return proxy_->status();
+      const Url& proxy = proxy_->value();
+      if (proxy.tls()) {
+        return InvalidArgumentError("proxy URL must be http://[user:pass@]host:port, got " +
+                                    RedactUrl(options_.proxy_url));
       }
       if (Status s = c->Connect(proxy.host, proxy.port, deadline); !s.ok()) return s;
-      std::string authority = url.host + ":" + std::to_string(url.port);
-      if (Status s = c->WriteAll(
-              "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n", deadline);
-          !s.ok()) {
-        return s;
+      if (url.tls()) {
+        if (Status s = Tunnel(*c, url, proxy, deadline); !s.ok()) return s;
       }
-      size_t end;
-      while ((end = c->buf_.find("\r\n\r\n")) == std::string::npos) {
-        auto n = c->ReadSome(deadline);
-        if (!n.ok()) return n.status();
-        if (*n == 0) return UnavailableError("proxy closed the connection during CONNECT");
-      }
-      if (c->buf_.compare(0, 12, "HTTP/1.1 200") != 0 &&
-          c->buf_.compare(0, 12, "HTTP/1.0 200") != 0) {
-        return UnavailableError("proxy refused CONNECT: " +
-                                c->buf_.substr(0, c->buf_.find("\r\n")));
-      }
-      c->buf_.erase(0, end + 4);
     } else if (Status s = c->Connect(url.host, url.port, deadline); !s.ok()) {
       return s;
     }
-    if (url.tls) {
+    if (url.tls()) {
       auto ctx = TlsContext();
       if (!ctx.ok()) return ctx.status();
       if (Status s = c->StartTls(*ctx, url.host, !options_.tls.insecure_skip_verify, deadline);
@@ -382,164 +418,200 @@ class SocketTransport : public HttpTransport {
     return Status::Ok();
   }
 
-  // One request/response exchange; for a stream, body pieces go to on_data as they arrive.
+  // CONNECT through the proxy for an https URL; the proxy's answer is read with Beast.
+  static Status Tunnel(Conn& c, const Url& url, const Url& proxy, SteadyTime deadline) {
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, url.Authority(), 11};
+    req.set(bhttp::field::host, url.Authority());
+    if (proxy.has_credentials)
+      req.set(bhttp::field::proxy_authorization, BasicAuthorization(proxy));
+    if (Status s = c.WriteAll(internal::Serialize(req, false), deadline); !s.ok()) return s;
+    bhttp::response_parser<bhttp::empty_body> parser;
+    parser.header_limit(kMaxResponseHeaderBytes);
+    parser.skip(true);  // a 2xx answer to CONNECT has no body; the tunnel follows
+    while (!parser.is_header_done()) {
+      if (!c.buf_.empty()) {
+        error_code ec;
+        size_t n = parser.put(boost::asio::buffer(c.buf_), ec);
+        c.buf_.erase(0, n);
+        if (ec && ec != bhttp::error::need_more) {
+          return UnavailableError("malformed answer from the proxy to CONNECT: " + ec.message());
+        }
+        if (parser.is_header_done()) break;
+      }
+      auto n = c.ReadSome(deadline);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return UnavailableError("proxy closed the connection during CONNECT");
+    }
+    unsigned status = parser.get().result_int();
+    if (status / 100 != 2) {
+      return UnavailableError("proxy refused CONNECT to " + url.Authority() + ": " +
+                              std::to_string(status) + " " + std::string(parser.get().reason()));
+    }
+    return Status::Ok();
+  }
+
+  static std::string SerializeRequest(const ClientRequest& request, const Url& url,
+                                      const std::optional<Url>& plain_proxy) {
+    bhttp::request<bhttp::string_body> req;
+    req.version(11);
+    req.method_string(request.method);
+    // Through a proxy, plain http names the whole URL; https goes through a CONNECT tunnel.
+    req.target(plain_proxy ? url.scheme + "://" + url.HostHeader() + url.target : url.target);
+    req.set(bhttp::field::host, url.HostHeader());
+    for (const auto& [k, v] : request.headers) {
+      if (internal::EqualsIgnoreCase(k, "Host") || internal::IsFramingHeader(k)) continue;
+      req.insert(k, v);
+    }
+    if (plain_proxy && plain_proxy->has_credentials) {
+      req.set(bhttp::field::proxy_authorization, BasicAuthorization(*plain_proxy));
+    }
+    req.body() = request.body;
+    req.prepare_payload();
+    return internal::Serialize(req, false);
+  }
+
+  // One request/response exchange. The body goes to `sink` piece by piece. A pooled connection
+  // that the server closed while it sat idle is retried once on a new connection, for idempotent
+  // methods only: a POST or PATCH that may have been processed is never sent twice.
   Status Exchange(const ClientRequest& request, CancelToken* cancel,
                   const std::function<void(const ClientResponse&)>* on_head,
-                  ClientResponse* response, std::string* body,
-                  const std::function<bool(std::string_view)>* on_data = nullptr) {
-    Url url;
-    if (!ParseUrl(request.url, url))
-      return InvalidArgumentError("not an absolute http(s) URL: " + request.url);
-    const bool streaming = on_data != nullptr;
-    auto now = std::chrono::steady_clock::now();
-    // Send: a whole-request deadline. Stream: the timeout bounds silence between bytes.
-    SteadyTime deadline = request.timeout.count() > 0 ? now + request.timeout : SteadyTime::max();
-    const std::string key =
-        std::string(url.tls ? "https://" : "http://") + url.host + ":" + std::to_string(url.port);
-    std::unique_ptr<Conn> conn = streaming ? nullptr : TakeIdle(key);
-    if (!conn) {
-      if (Status s = Open(url, deadline, conn); !s.ok()) return s;
-    }
-    if (cancel) {
-      Conn* raw = conn.get();
-      cancel->OnCancel([raw] { raw->Abort(); });
-    }
-    struct Unhook {
-      CancelToken* c;
-      ~Unhook() {
-        if (c) c->OnCancel(nullptr);
-      }
-    } unhook{cancel};
-
-    bool via_proxy_plain =
-        !url.tls && !options_.proxy_url.empty() && !HostBypassesProxy(url.host, options_.no_proxy);
-    std::string head =
-        request.method + " " + (via_proxy_plain ? request.url : url.target) + " HTTP/1.1\r\n";
-    const bool default_port = (url.tls && url.port == 443) || (!url.tls && url.port == 80);
-    head += "Host: ";
-    head += url.host;
-    if (!default_port) {
-      head += ':';
-      head += std::to_string(url.port);
-    }
-    head += "\r\n";
-    bool has_length = false;
+                  const SinkBody::Sink& sink, ClientResponse* response) {
+    auto parsed = ParseUrl(request.url);
+    if (!parsed.ok()) return parsed.status();
+    const Url& url = *parsed;
     for (const auto& [k, v] : request.headers) {
-      if (CaseInsensitiveLess{}(k, "Host") == CaseInsensitiveLess{}("Host", k))
-        continue;  // we set it
-      has_length = has_length || (!CaseInsensitiveLess{}(k, "Content-Length") &&
-                                  !CaseInsensitiveLess{}("Content-Length", k));
-      head += k + ": " + v + "\r\n";
+      if (!IsValidHeaderName(k) || !IsValidHeaderValue(v)) {
+        return InvalidArgumentError("request header \"" + k +
+                                    "\" has an invalid name or a control character in its value");
+      }
     }
-    if (!has_length && (!request.body.empty() || request.method == "POST" ||
-                        request.method == "PUT" || request.method == "PATCH")) {
-      head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+    const bool streaming = cancel != nullptr;
+    // Send: a whole-request deadline. Stream: the timeout bounds silence between bytes.
+    const auto now = std::chrono::steady_clock::now();
+    const SteadyTime deadline =
+        request.timeout.count() > 0 ? now + request.timeout : SteadyTime::max();
+    std::optional<Url> plain_proxy;
+    if (!url.tls() && ViaProxy(url)) {
+      if (!proxy_->ok()) return proxy_->status();
+      plain_proxy = proxy_->value();
     }
-    head += "\r\n";
-    head += request.body;
-    if (Status s = conn->WriteAll(head, deadline); !s.ok()) return s;
+    const std::string wire = SerializeRequest(request, url, plain_proxy);
+    const std::string key = url.Origin();
+    for (int attempt = 0;; ++attempt) {
+      std::unique_ptr<Conn> conn = streaming || attempt > 0 ? nullptr : TakeIdle(key);
+      const bool reused = conn != nullptr;
+      if (!conn) {
+        if (Status s = Open(url, deadline, conn); !s.ok()) return s;
+      }
+      bool answered = false;
+      bool keep_alive = false;
+      Status s;
+      {
+        CancelHook hook(cancel, conn.get());
+        s = RoundTrip(*conn, wire, request, url, deadline, on_head, sink, response, answered,
+                      keep_alive);
+      }
+      if (s.ok()) {
+        if (keep_alive && !streaming) PutIdle(key, std::move(conn));
+        return s;
+      }
+      if (cancel && cancel->cancelled()) return s;
+      if (reused && !answered && attempt == 0 && s.code() == StatusCode::kUnavailable &&
+          Idempotent(request.method)) {
+        continue;  // the server had closed the pooled connection; try once on a new one
+      }
+      return s;
+    }
+  }
 
-    // Status line and headers.
-    auto read_more = [&]() -> Status {
-      SteadyTime d = streaming && request.timeout.count() > 0
-                         ? std::chrono::steady_clock::now() + request.timeout
-                         : deadline;
-      auto n = conn->ReadSome(d);
+  // Writes the request and reads the response with Beast's parser. `answered`: a byte of the
+  // response arrived (so the request reached a live server). `keep_alive`: the connection is
+  // clean and may carry another request.
+  Status RoundTrip(Conn& conn, const std::string& wire, const ClientRequest& request,
+                   const Url& url, SteadyTime deadline,
+                   const std::function<void(const ClientResponse&)>* on_head,
+                   const SinkBody::Sink& sink, ClientResponse* response, bool& answered,
+                   bool& keep_alive) {
+    const bool streaming = on_head != nullptr;
+    if (Status s = conn.WriteAll(wire, deadline); !s.ok()) return s;
+    auto read_deadline = [&] {
+      return streaming && request.timeout.count() > 0
+                 ? std::chrono::steady_clock::now() + request.timeout
+                 : deadline;
+    };
+    std::optional<bhttp::response_parser<SinkBody>> parser;
+    auto fresh_parser = [&] {
+      parser.emplace();
+      parser->header_limit(kMaxResponseHeaderBytes);
+      parser->body_limit(streaming ? std::numeric_limits<std::uint64_t>::max()
+                                   : static_cast<std::uint64_t>(options_.max_response_bytes));
+      parser->skip(request.method == "HEAD");
+      parser->eager(false);  // stop after the header, so the head is delivered before the body
+      parser->get().body().sink = &sink;
+    };
+    fresh_parser();
+    bool head_delivered = false;
+    for (;;) {
+      if (!conn.buf_.empty()) {
+        error_code ec;
+        size_t n = parser->put(boost::asio::buffer(conn.buf_), ec);
+        conn.buf_.erase(0, n);
+        if (parser->get().body().stopped) return Status::Ok();  // the caller had enough
+        if (ec == bhttp::error::body_limit) {
+          return Status(StatusCode::kResourceExhausted,
+                        "response from " + url.Origin() + " is larger than " +
+                            std::to_string(options_.max_response_bytes) + " bytes");
+        }
+        if (ec && ec != bhttp::error::need_more) {
+          return UnavailableError("malformed response from " + url.Origin() + ": " + ec.message());
+        }
+        if (parser->is_header_done() && !head_delivered) {
+          const auto& msg = parser->get();
+          unsigned status = msg.result_int();
+          if (status >= 100 && status < 200 && status != 101) {
+            fresh_parser();  // an interim answer (100 Continue): the real one follows
+            continue;
+          }
+          ClientResponse head;
+          head.status = static_cast<int>(status);
+          for (const auto& field : msg) {
+            auto [it, inserted] =
+                head.headers.emplace(std::string(field.name_string()), std::string(field.value()));
+            if (!inserted) it->second += ", " + std::string(field.value());
+          }
+          if (on_head) (*on_head)(head);
+          if (response) {
+            response->status = head.status;
+            response->headers = std::move(head.headers);
+          }
+          head_delivered = true;
+          if (parser->is_done()) break;  // no body (HEAD, 204, Content-Length: 0)
+          parser->eager(true);
+          continue;
+        }
+        if (parser->is_done()) break;
+        if (!ec && !conn.buf_.empty()) continue;
+      }
+      auto n = conn.ReadSome(read_deadline());
       if (!n.ok()) return n.status();
-      if (*n == 0) return UnavailableError("connection closed by " + url.host);
-      return Status::Ok();
-    };
-    size_t header_end;
-    while ((header_end = conn->buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (Status s = read_more(); !s.ok()) return s;
-      if (conn->buf_.size() > (1 << 20)) return UnavailableError("response headers too large");
-    }
-    ClientResponse head_out;
-    std::string head_text = conn->buf_.substr(0, header_end);
-    conn->buf_.erase(0, header_end + 4);
-    size_t line_end = head_text.find("\r\n");
-    std::string status_line = head_text.substr(0, line_end);
-    if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0) {
-      return UnavailableError("malformed HTTP status line from " + url.host);
-    }
-    head_out.status = std::atoi(status_line.c_str() + 9);
-    size_t pos = line_end == std::string::npos ? head_text.size() : line_end + 2;
-    while (pos < head_text.size()) {
-      size_t eol = head_text.find("\r\n", pos);
-      if (eol == std::string::npos) eol = head_text.size();
-      std::string line = head_text.substr(pos, eol - pos);
-      pos = eol + 2;
-      size_t colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string v = line.substr(colon + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      head_out.headers[line.substr(0, colon)] = v;
-    }
-    if (on_head) (*on_head)(head_out);
-
-    auto deliver = [&](std::string_view piece) -> bool {
-      if (streaming) return (*on_data)(piece);
-      body->append(piece);
-      return true;
-    };
-    bool keep_alive = head_out.Header("Connection").find("close") == std::string::npos;
-    const bool chunked = head_out.Header("Transfer-Encoding").find("chunked") != std::string::npos;
-    std::string length_header = head_out.Header("Content-Length");
-    if (request.method == "HEAD" || head_out.status == 204 || head_out.status == 304) {
-      // no body
-    } else if (chunked) {
-      for (;;) {
-        size_t eol;
-        while ((eol = conn->buf_.find("\r\n")) == std::string::npos) {
-          if (Status s = read_more(); !s.ok()) return s;
+      if (*n == 0) {
+        // The server closed: the end of a body that runs to the close, or a truncated answer.
+        error_code ec;
+        if (answered && parser->is_header_done()) parser->put_eof(ec);
+        if (!answered || !parser->is_header_done() || ec) {
+          return UnavailableError("connection closed by " + url.Origin() +
+                                  (answered ? " before the response ended" : ""));
         }
-        size_t n = std::strtoul(conn->buf_.c_str(), nullptr, 16);
-        while (conn->buf_.size() < eol + 2 + n + 2) {
-          if (Status s = read_more(); !s.ok()) return s;
-        }
-        if (n == 0) {
-          conn->buf_.erase(0, eol + 4);
-          break;
-        }
-        if (!deliver(std::string_view(conn->buf_).substr(eol + 2, n))) return Status::Ok();
-        conn->buf_.erase(0, eol + 2 + n + 2);
+        break;
       }
-    } else if (!length_header.empty()) {
-      size_t want = std::strtoull(length_header.c_str(), nullptr, 10);
-      while (conn->buf_.size() < want) {
-        if (streaming && !conn->buf_.empty()) {
-          if (!deliver(conn->buf_)) return Status::Ok();
-          want -= conn->buf_.size();
-          conn->buf_.clear();
-        }
-        if (Status s = read_more(); !s.ok()) return s;
-      }
-      if (!deliver(std::string_view(conn->buf_).substr(0, want))) return Status::Ok();
-      conn->buf_.erase(0, want);
-    } else {
-      keep_alive = false;  // body runs to the end of the connection
-      for (;;) {
-        if (!conn->buf_.empty()) {
-          if (!deliver(conn->buf_)) return Status::Ok();
-          conn->buf_.clear();
-        }
-        SteadyTime d = streaming && request.timeout.count() > 0
-                           ? std::chrono::steady_clock::now() + request.timeout
-                           : deadline;
-        auto n = conn->ReadSome(d);
-        if (!n.ok()) return n.status();
-        if (*n == 0) break;
-      }
+      answered = true;
     }
-    if (response) {
-      response->status = head_out.status;
-      response->headers = std::move(head_out.headers);
-    }
-    if (keep_alive && !streaming && conn->buf_.empty()) PutIdle(key, std::move(conn));
+    keep_alive = parser->get().keep_alive() && !parser->need_eof() && conn.buf_.empty();
     return Status::Ok();
   }
 
   TransportOptions options_;
+  std::optional<StatusOr<Url>> proxy_;
   std::mutex mu_;
   SSL_CTX* ctx_ = nullptr;
   std::map<std::string, std::vector<std::unique_ptr<Conn>>> pool_;

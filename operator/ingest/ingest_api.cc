@@ -57,6 +57,14 @@ size_t ContentLength(const HttpRequest& head) {
   return *end == '\0' ? static_cast<size_t>(n) : SIZE_MAX;
 }
 
+HttpResponse Throttled(Duration wait) {
+  auto secs = static_cast<int64_t>(std::ceil(std::chrono::duration<double>(wait).count()));
+  HttpResponse r = Detail(
+      429, "Too many failed attempts. Please retry after " + std::to_string(secs) + " seconds.");
+  r.headers["Retry-After"] = std::to_string(secs);
+  return r;
+}
+
 HttpResponse TooLarge(size_t limit) {
   return Detail(413, "Request body too large: at most " + std::to_string(limit) + " bytes.");
 }
@@ -85,19 +93,43 @@ IngestApi::IngestApi(store::IndicatorStore& store, const CredentialsRegistry& cr
       options_(options) {}
 
 void IngestApi::Install(http::HttpServer& server) {
-  // Each route checks the head (token, scope, declared size) before anything else; with the
-  // hardened server the same CheckHead runs as the route's before_body hook.
-  auto route = [&](const char* method, const char* pattern,
+  // Every route refuses from the request line and headers (token, scope, declared size) before
+  // a body byte is read; the handler checks again on the whole request.
+  auto route = [&](const char* method, const char* pattern, std::string_view scope, size_t max_body,
                    HttpResponse (IngestApi::*fn)(const HttpRequest&)) {
-    server.Route(method, pattern,
-                 [this, fn](const HttpRequest& req, const http::PathParams&,
-                            http::ResponseWriter& w) { w.Send((this->*fn)(req)); });
+    http::RouteOptions options;
+    options.max_body_bytes = max_body;
+    options.before_body = [this, scope, max_body](const HttpRequest& head) {
+      return CheckHead(head, scope, max_body);
+    };
+    server.Route(
+        method, pattern,
+        [this, fn](const HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+          w.Send((this->*fn)(req));
+        },
+        std::move(options));
   };
-  route("POST", "/api/auth", &IngestApi::Auth);
-  route("POST", "/api/cte/indicators", &IngestApi::Create);
-  route("GET", "/api/cte/indicators", &IngestApi::List);
-  route("PATCH", "/api/cte/indicators", &IngestApi::Update);
-  route("DELETE", "/api/cte/indicators/bulk", &IngestApi::BulkDelete);
+  route("POST", "/api/cte/indicators", kScopeWrite, options_.limits.max_body_bytes,
+        &IngestApi::Create);
+  route("GET", "/api/cte/indicators", kScopeRead, 0, &IngestApi::List);
+  route("PATCH", "/api/cte/indicators", kScopeWrite, options_.max_patch_body_bytes,
+        &IngestApi::Update);
+  route("DELETE", "/api/cte/indicators/bulk", kScopeWrite, options_.limits.max_body_bytes,
+        &IngestApi::BulkDelete);
+  // /api/auth has no token yet: its head check is the login throttle, so a throttled address
+  // cannot even make the server read a body.
+  http::RouteOptions auth;
+  auth.max_body_bytes = options_.max_auth_body_bytes;
+  auth.before_body = [this](const HttpRequest& head) -> std::optional<HttpResponse> {
+    if (auto wait = throttle_.Blocked(head.remote_address)) return Throttled(*wait);
+    return std::nullopt;
+  };
+  server.Route(
+      "POST", "/api/auth",
+      [this](const HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+        w.Send(Auth(req));
+      },
+      std::move(auth));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,13 +215,7 @@ HttpResponse IngestApi::Observe(std::string_view route, const HttpRequest& req,
 
 HttpResponse IngestApi::Auth(const HttpRequest& req) {
   return Observe("auth", req, [&](Caller& caller) -> HttpResponse {
-    if (auto wait = throttle_.Blocked(req.remote_address)) {
-      auto secs = static_cast<int64_t>(std::ceil(std::chrono::duration<double>(*wait).count()));
-      HttpResponse r = Detail(429, "Too many failed attempts. Please retry after " +
-                                       std::to_string(secs) + " seconds.");
-      r.headers["Retry-After"] = std::to_string(secs);
-      return r;
-    }
+    if (auto wait = throttle_.Blocked(req.remote_address)) return Throttled(*wait);
     if (req.body.size() > options_.max_auth_body_bytes) {
       return TooLarge(options_.max_auth_body_bytes);
     }

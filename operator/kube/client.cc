@@ -21,7 +21,7 @@ http::ClientRequest KubeClient::Build(const KubeRequest& request, Duration timeo
   http::ClientRequest out;
   out.method = request.method;
   out.url = config_.server + request.Target();
-  out.headers["Accept"] = "application/json";
+  out.headers["Accept"] = request.accept;
   out.headers["User-Agent"] = options_.user_agent;
   if (!request.content_type.empty()) out.headers["Content-Type"] = request.content_type;
   if (config_.token) {
@@ -51,12 +51,16 @@ StatusOr<nlohmann::json> KubeClient::Send(const KubeRequest& request, int max_re
   for (int attempt = 0;; ++attempt) {
     auto response = transport_.Send(Build(request, timeout));
     Status error;
+    bool retry = false;
     if (!response.ok()) {
       Observe(metrics::RestClientMetrics::kNoResponse, request.method);
       error = response.status();
+      // The request may have been applied before the connection broke.
+      retry = request.Idempotent();
     } else {
       Observe(response->status, request.method);
-      if (response->status >= 200 && response->status < 300) {
+      const int code = response->status;
+      if (code >= 200 && code < 300) {
         if (response->body.empty()) return nlohmann::json::object();
         auto parsed = nlohmann::json::parse(response->body, nullptr, false);
         if (parsed.is_discarded()) {
@@ -65,14 +69,22 @@ StatusOr<nlohmann::json> KubeClient::Send(const KubeRequest& request, int max_re
         }
         return parsed;
       }
-      error = StatusFromResponse(response->status, response->body, response->Header("Retry-After"));
-      const int code = response->status;
-      bool retry_http = code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
-      if (!retry_http) return error;
+      error = StatusFromResponse(code, response->body, response->Header("Retry-After"));
+      if (code == 422 && request.guarded) {
+        // A failed precondition (a JSON patch `test`): someone changed the object since we read
+        // it. Like a 409, the answer is to re-read and try again, not to give up.
+        Status conflict = ConflictError(error.message());
+        error = conflict;
+      }
+      const bool throttled = code == 429 || code == 503;
+      const bool server_error = code == 500 || code == 502 || code == 503 || code == 504;
+      // A 429 or a 503 with Retry-After says the server did not process the request, so even a
+      // POST may go again; any other 5xx may have been applied, so only idempotent requests are
+      // repeated (a blind POST retry writes duplicate Events).
+      retry = (throttled && error.retry_after_seconds()) ||
+              ((throttled || server_error) && request.Idempotent());
     }
-    // Transport errors are retried only for reads: a write may have been applied.
-    if (!response.ok() && request.method != "GET") return error;
-    if (attempt >= max_retries) return error;
+    if (!retry || attempt >= max_retries) return error;
     Duration wait = backoff.Next();
     if (auto ra = error.retry_after_seconds()) {
       wait = std::min<Duration>(

@@ -12,6 +12,16 @@ Request Request::FromKey(const std::string& key) {
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 
+Duration ReconcileContext::Remaining() const {
+  if (!clock || deadline == MonoTime::max()) return Duration::max();
+  return std::max(Duration::zero(), deadline - clock->Now());
+}
+
+bool ReconcileContext::Done() const {
+  if (stopping && stopping->load()) return true;
+  return clock && clock->Now() >= deadline;
+}
+
 bool DefaultUpdatePredicate(const json& old_obj, const json& new_obj) {
   auto md = [](const json& o) { return o.value("metadata", json::object()); };
   const json a = md(old_obj), b = md(new_obj);
@@ -34,8 +44,7 @@ bool DefaultUpdatePredicate(const json& old_obj, const json& new_obj) {
 
 class Controller::Handler : public EventHandler {
  public:
-  Handler(WorkQueue& queue, UpdatePredicate predicate,
-          std::function<std::vector<Request>(const json&)> map)
+  Handler(WorkQueue& queue, UpdatePredicate predicate, MapFunc map)
       : queue_(queue), predicate_(std::move(predicate)), map_(std::move(map)) {}
 
   void OnAdd(const ObjectPtr& obj, bool initial) override {
@@ -47,6 +56,11 @@ class Controller::Handler : public EventHandler {
     if (map_) Enqueue(*old_obj, Priority::kNormal);  // references may have moved
   }
   void OnDelete(const ObjectPtr& obj) override { Enqueue(*obj, Priority::kNormal); }
+  // A periodic resync is a safety net for missed events: it bypasses the predicates (which would
+  // drop an update that changed nothing) and goes to the back of the queue.
+  void OnResync(const ObjectPtr& obj) override {
+    if (!map_) Enqueue(*obj, Priority::kLow);
+  }
 
  private:
   void Enqueue(const json& obj, Priority p) {
@@ -59,7 +73,7 @@ class Controller::Handler : public EventHandler {
 
   WorkQueue& queue_;
   UpdatePredicate predicate_;
-  std::function<std::vector<Request>(const json&)> map_;
+  MapFunc map_;
 };
 
 Controller::Controller(std::string name, Reconciler& reconciler, Clock& clock, Random& random,
@@ -83,24 +97,30 @@ void Controller::For(Informer& informer, UpdatePredicate predicate) {
   informer.AddHandler(handlers_.back().get());
 }
 
-void Controller::Watches(Informer& informer, std::function<std::vector<Request>(const json&)> map) {
-  // Related objects: every change counts (a Secret's data has no generation).
-  handlers_.push_back(std::make_unique<Handler>(
-      queue_, [](const json& a, const json& b) { return a != b; }, std::move(map)));
+void Controller::Watches(Informer& informer, MapFunc map, UpdatePredicate predicate) {
+  if (!predicate) predicate = [](const json& a, const json& b) { return a != b; };
+  handlers_.push_back(std::make_unique<Handler>(queue_, std::move(predicate), std::move(map)));
   informer.AddHandler(handlers_.back().get());
 }
 
 void Controller::Start() {
+  started_workers_ = options_.workers;
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Worker(i); });
   log_.Info("started", {{"workers", options_.workers}});
 }
 
-bool Controller::Stop(Duration drain) {
-  if (threads_.empty()) return true;
+void Controller::StopTakingWork() {
+  stopping_ = true;
   queue_.ShutDown();
+}
+
+bool Controller::Idle() const { return finished_workers_.load() == started_workers_.load(); }
+
+bool Controller::Stop(Duration drain) {
+  StopTakingWork();
+  if (threads_.empty()) return true;
   // Workers finish their current reconcile, then Get() returns nullopt once the queue is empty.
-  bool drained = clock_.WaitFor(
-      drain, [this] { return finished_workers_.load() == static_cast<int>(threads_.size()); });
+  bool drained = clock_.WaitFor(drain, [this] { return Idle(); }) || Idle();
   if (!drained) {
     log_.Warn("reconciles still running after the drain budget",
               {{"seconds", std::chrono::duration<double>(drain).count()}});
@@ -134,9 +154,10 @@ void Controller::Worker(int /*index*/) {
 void Controller::ProcessOne(const std::string& key) {
   char id[24];
   std::snprintf(id, sizeof(id), "%08llx", static_cast<unsigned long long>(++reconcile_seq_));
-  ReconcileContext ctx{log_.With("object", key).With("reconcileID", std::string(id)), id};
-  if (metrics_) metrics_->ReconcileStarted();
   MonoTime start = clock_.Now();
+  ReconcileContext ctx{log_.With("object", key).With("reconcileID", std::string(id)), id, &clock_,
+                       start + options_.reconcile_timeout, &stopping_};
+  if (metrics_) metrics_->ReconcileStarted();
   Result result = Result::Ok();
   bool panic = false;
   try {
@@ -149,6 +170,13 @@ void Controller::ProcessOne(const std::string& key) {
     result = Result::Error(InternalError("reconcile threw a non-standard exception"));
   }
   Duration took = clock_.Now() - start;
+  const bool timed_out = took > options_.reconcile_timeout;
+  if (timed_out) {
+    ctx.log.Warn(
+        "reconcile ran past its deadline",
+        {{"seconds", std::chrono::duration<double>(took).count()},
+         {"deadlineSeconds", std::chrono::duration<double>(options_.reconcile_timeout).count()}});
+  }
   auto outcome = metrics::ReconcileResult::kSuccess;
   switch (result.kind()) {
     case Result::Kind::kOk:
@@ -163,12 +191,13 @@ void Controller::ProcessOne(const std::string& key) {
       outcome = metrics::ReconcileResult::kError;
       ctx.log.Error("reconcile failed; will retry",
                     {{"error", result.error().ToString()}, {"retries", queue_.NumRequeues(key)}});
+      // The server's Retry-After is a floor, not a replacement: the key's backoff advances
+      // either way, so a server that keeps answering "retry in 1 s" cannot pin us to 1 s.
+      Duration retry_after = Duration::zero();
       if (auto ra = result.error().retry_after_seconds()) {
-        queue_.AddAfter(key,
-                        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*ra)));
-      } else {
-        queue_.AddRateLimited(key);
+        retry_after = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*ra));
       }
+      queue_.AddRateLimited(key, retry_after);
       break;
     }
     case Result::Kind::kTerminalError:
@@ -181,6 +210,7 @@ void Controller::ProcessOne(const std::string& key) {
   queue_.Done(key);
   if (metrics_) {
     if (panic) metrics_->ReconcilePanicked();
+    if (timed_out) metrics_->ReconcileTimedOut();
     metrics_->ReconcileFinished(outcome, took);
   }
 }

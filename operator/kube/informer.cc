@@ -21,6 +21,7 @@ void Informer::Start() {
     last_activity_ = clock_.Now();
   }
   thread_ = std::thread([this] { Run(); });
+  ScheduleResync();
 }
 
 void Informer::Stop() {
@@ -31,9 +32,37 @@ void Informer::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (active_watch_) active_watch_->Cancel();
+    if (resync_timer_) clock_.Cancel(resync_timer_);
+    resync_timer_ = 0;
   }
   clock_.Notify();
   if (thread_.joinable()) thread_.join();
+}
+
+void Informer::ScheduleResync() {
+  if (options_.resync_period <= Duration::zero()) return;
+  // +-10% jitter, as controller-runtime's SyncPeriod, so informers of several kinds (and several
+  // replicas) do not resync in lockstep.
+  double factor = 0.9 + 0.2 * random_.Uniform();
+  auto delay = std::chrono::duration_cast<Duration>(options_.resync_period * factor);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  resync_timer_ = clock_.Schedule(delay, [this] { Resync(); });
+}
+
+void Informer::Resync() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    resync_timer_ = 0;
+  }
+  if (stopping_) return;
+  if (synced_) {
+    ++resyncs_;
+    for (const auto& obj : cache_.List()) {
+      for (auto* h : handlers_) h->OnResync(obj);
+    }
+  }
+  ScheduleResync();
 }
 
 bool Informer::WaitForSync(Duration timeout) {
@@ -76,33 +105,6 @@ bool NewerThan(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-void Informer::ExpectOwnStatusWrite(const std::string& key, const json& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  own_writes_[key] = {status, ""};
-}
-
-void Informer::CancelOwnWrite(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  own_writes_.erase(key);
-}
-
-void Informer::ApplyOwnWrite(const json& object) {
-  auto stripped = std::make_shared<const json>(StripForCache(object));
-  std::string key = ObjectKey(*stripped);
-  std::string rv = stripped->value("/metadata/resourceVersion"_json_pointer, std::string());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // If the echo already went by, the entry is gone: nothing left to swallow.
-    if (auto it = own_writes_.find(key); it != own_writes_.end()) it->second.resource_version = rv;
-    ObjectPtr cached = cache_.Get(key);
-    std::string cached_rv =
-        cached ? cached->value("/metadata/resourceVersion"_json_pointer, std::string()) : "";
-    // Never move the cache backwards past an event the watch already delivered.
-    if (cached && !NewerThan(rv, cached_rv)) return;
-    cache_.Put(stripped);
-  }
-}
-
 void Informer::WaitBackoff(Backoff& backoff) {
   MonoTime now = clock_.Now();
   {
@@ -137,6 +139,7 @@ void Informer::Run() {
       continue;
     }
     if (!s.ok()) {
+      ++watch_failures_;
       log_.Warn("watch failed", {{"error", s.ToString()}});
       WaitBackoff(backoff);
     }
@@ -152,6 +155,7 @@ Status Informer::ListAndReplace() {
     o.limit = options_.page_size;
     o.continue_token = continue_token;
     o.label_selector = options_.label_selector;
+    o.metadata_only = options_.metadata_only;
     auto page = client_.Do(ListRequest(resource_, options_.namespace_name, o));
     if (!page.ok()) {
       // An expired continue token: start the list again from the beginning.
@@ -164,9 +168,12 @@ Status Informer::ListAndReplace() {
     }
     for (auto& item : (*page)["items"]) {
       // List items carry no apiVersion/kind; add them so handlers see complete objects.
-      item["apiVersion"] = resource_.ApiVersion();
-      if (!resource_.kind.empty()) item["kind"] = resource_.kind;
-      auto obj = std::make_shared<const json>(StripForCache(std::move(item)));
+      // (PartialObjectMetadata items keep their own.)
+      if (!options_.metadata_only) {
+        item["apiVersion"] = resource_.ApiVersion();
+        if (!resource_.kind.empty()) item["kind"] = resource_.kind;
+      }
+      auto obj = std::make_shared<const json>(Prepare(std::move(item)));
       fresh[ObjectKey(*obj)] = obj;
     }
     list_rv = page->value("/metadata/resourceVersion"_json_pointer, std::string());
@@ -180,12 +187,20 @@ Status Informer::ListAndReplace() {
   for (const auto& old : cache_.List()) {
     if (!fresh.count(ObjectKey(*old))) deleted.push_back(old);
   }
-  for (const auto& [key, obj] : fresh) {
+  for (auto& [key, obj] : fresh) {
     ObjectPtr old = cache_.Get(key);
     if (!old) {
       added.push_back(obj);
-    } else if (old->value("/metadata/resourceVersion"_json_pointer, std::string()) !=
-               obj->value("/metadata/resourceVersion"_json_pointer, std::string())) {
+      continue;
+    }
+    std::string old_rv = old->value("/metadata/resourceVersion"_json_pointer, std::string());
+    std::string new_rv = obj->value("/metadata/resourceVersion"_json_pointer, std::string());
+    if (NewerThan(old_rv, new_rv)) {
+      // The list was served from an older snapshot than an event we already delivered (a
+      // lagging watch cache, a paged list that is not snapshot-consistent): keep the newer
+      // object rather than move the cache backwards.
+      obj = old;
+    } else if (old_rv != new_rv) {
       updated.emplace_back(old, obj);
     }
   }
@@ -217,6 +232,7 @@ Status Informer::WatchOnce() {
   o.resource_version = resource_version();
   o.allow_bookmarks = true;
   o.label_selector = options_.label_selector;
+  o.metadata_only = options_.metadata_only;
   double span =
       std::chrono::duration<double>(options_.max_watch_timeout - options_.min_watch_timeout)
           .count();
@@ -233,23 +249,24 @@ Status Informer::WatchOnce() {
   };
   auto wd = std::make_shared<WatchdogState>();
   http::CancelToken& cancel = wd->cancel;
+  const MonoTime started = clock_.Now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     active_watch_ = &cancel;
-    last_activity_ = clock_.Now();
   }
   if (stopping_) cancel.Cancel();
-  // The watchdog re-arms itself for `last activity + watchdog` and cancels the stream when that
-  // moment passes with nothing heard.
+  // The watchdog re-arms itself for `last heard + watchdog` and cancels the stream when that
+  // moment passes with nothing heard. "Last heard" is never earlier than this watch's start, so
+  // a new watch gets a full watchdog period even after a long outage.
   auto check = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> weak_check = check;
-  *check = [this, wd, weak_check] {
+  *check = [this, wd, weak_check, started] {
     std::lock_guard<std::mutex> tl(wd->mu);
     if (wd->done) return;
     MonoTime last;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      last = last_activity_;
+      last = std::max(last_activity_, started);
     }
     MonoTime now = clock_.Now();
     if (now - last >= options_.watchdog) {
@@ -267,11 +284,12 @@ Status Informer::WatchOnce() {
   }
 
   bool gone = false;
+  int events = 0;
   Status error_event;
   Status s = client_.Watch(
       WatchRequest(resource_, options_.namespace_name, o), cancel, [&](const WatchEvent& ev) {
-        Touch();
         ++watch_events_;
+        ++events;
         if (ev.type == "ERROR") {
           int code = ev.object.value("code", 0);
           if (code == 410) {
@@ -281,6 +299,7 @@ Status Informer::WatchOnce() {
           }
           return false;
         }
+        Touch();
         HandleEvent(ev);
         return !stopping_;
       });
@@ -305,7 +324,23 @@ Status Informer::WatchOnce() {
   if (gone || s.code() == StatusCode::kGone)
     return Status(StatusCode::kGone, "resource version expired");
   if (!error_event.ok()) return error_event;
+  if (s.ok() && events == 0 && !stopping_ && !cancel.cancelled() &&
+      clock_.Now() - started < std::chrono::seconds(1)) {
+    return UnavailableError("very short watch: the server closed it within a second, no events");
+  }
   return s;
+}
+
+json Informer::Prepare(json object) const {
+  if (options_.metadata_only && object.is_object()) {
+    // A server that ignored the PartialObjectMetadata request sent whole objects: keep what a
+    // metadata watch would have, so the promise of not holding the content stays true.
+    json partial = {{"apiVersion", object.value("apiVersion", resource_.ApiVersion())},
+                    {"kind", object.value("kind", resource_.kind)},
+                    {"metadata", object.value("metadata", json::object())}};
+    object = std::move(partial);
+  }
+  return StripForCache(std::move(object));
 }
 
 void Informer::HandleEvent(const WatchEvent& ev) {
@@ -316,52 +351,18 @@ void Informer::HandleEvent(const WatchEvent& ev) {
   }
   json object = ev.object;
   if (!object.contains("apiVersion")) object["apiVersion"] = resource_.ApiVersion();
-  auto obj = std::make_shared<const json>(StripForCache(std::move(object)));
-  std::string key = ObjectKey(*obj);
-  bool own_echo = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = own_writes_.find(key);
-    if (it != own_writes_.end() && ev.type == "MODIFIED") {
-      const OwnWrite& w = it->second;
-      if (!w.resource_version.empty()) {
-        own_echo = w.resource_version == rv;
-      } else if (ObjectPtr cached = cache_.Get(key);
-                 cached && obj->value("status", json::object()) == w.status) {
-        // The echo overtook the HTTP answer: it is ours if it carries our status and nothing
-        // else changed since the cached object.
-        json a = *obj, b = *cached;
-        for (json* o : {&a, &b}) {
-          o->erase("status");
-          (*o)["metadata"].erase("resourceVersion");
-        }
-        own_echo = a == b;
-      }
-    }
-    if (it != own_writes_.end() && (own_echo || ev.type == "DELETED")) own_writes_.erase(it);
-  }
+  auto obj = std::make_shared<const json>(Prepare(std::move(object)));
   if (ev.type == "ADDED" || ev.type == "MODIFIED") {
-    ObjectPtr old;
-    {
-      // Under mu_ so ApplyOwnWrite's compare-and-put cannot interleave with this write.
-      std::lock_guard<std::mutex> lock(mu_);
-      old = cache_.Put(obj);
-    }
-    if (!own_echo) {
-      for (auto* h : handlers_) {
-        if (old) {
-          h->OnUpdate(old, obj, false);
-        } else {
-          h->OnAdd(obj, false);
-        }
+    ObjectPtr old = cache_.Put(obj);
+    for (auto* h : handlers_) {
+      if (old) {
+        h->OnUpdate(old, obj, false);
+      } else {
+        h->OnAdd(obj, false);
       }
     }
   } else if (ev.type == "DELETED") {
-    ObjectPtr old;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      old = cache_.Remove(key);
-    }
+    ObjectPtr old = cache_.Remove(ObjectKey(*obj));
     for (auto* h : handlers_) h->OnDelete(old ? old : obj);
   }
   SetResourceVersion(rv);

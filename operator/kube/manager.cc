@@ -15,6 +15,8 @@ Manager::Manager(KubeClient& client, Clock& clock, Random& random, Logger logger
 
 Manager::~Manager() {
   Stop();
+  if (elector_) elector_->Stop();
+  if (elector_thread_.joinable()) elector_thread_.join();
   updaters_.clear();
   for (auto& c : controllers_) c->Stop(Duration::zero());
   for (auto& [id, inf] : informers_) inf->Stop();
@@ -32,6 +34,19 @@ Informer& Manager::InformerFor(const GroupVersionResource& resource, InformerOpt
 
 Informer& Manager::InformerFor(const GroupVersionResource& resource) {
   return InformerFor(resource, options_.informer_defaults);
+}
+
+SecretStore& Manager::Secrets() {
+  if (!secrets_) {
+    InformerOptions options = options_.informer_defaults;
+    options.metadata_only = true;
+    secrets_ = std::make_unique<SecretStore>(client_, InformerFor(kSecretsResource, options));
+  }
+  return *secrets_;
+}
+
+Controller& Manager::AddController(const std::string& name, Reconciler& reconciler) {
+  return AddController(name, reconciler, options_.controller_defaults);
 }
 
 Controller& Manager::AddController(const std::string& name, Reconciler& reconciler,
@@ -134,18 +149,54 @@ void Manager::InstallProbes(http::HttpServer& server) {
                });
 }
 
+bool Manager::WaitForCaches() {
+  for (auto& [id, inf] : informers_) {
+    // Give up early on a stop or a lost lease; otherwise wait out the timeout. (Predicates run
+    // under the clock's lock: they must not call the clock.)
+    clock_.WaitFor(options_.cache_sync_timeout,
+                   [&] { return inf->HasSynced() || stopping_.load() || lost_.load(); });
+    if (!inf->HasSynced()) {
+      if (!stopping_ && !lost_) {
+        log_.Error("cache did not sync in time",
+                   {{"resource", inf->resource().String()},
+                    {"timeoutSeconds",
+                     std::chrono::duration<double>(options_.cache_sync_timeout).count()}});
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Manager::Idle() const {
+  for (const auto& c : controllers_) {
+    if (!c->Idle()) return false;
+  }
+  return true;
+}
+
+bool Manager::Drain(Duration budget) {
+  for (auto& c : controllers_) c->StopTakingWork();
+  auto all_idle = [this] { return Idle(); };
+  const MonoTime deadline = clock_.Now() + budget;
+  clock_.WaitFor(budget, [&] { return all_idle() || lost_.load(); });
+  if (lost_ && !all_idle()) {
+    // Another replica may take over once the lease expires: in-flight work gets only the margin
+    // between our step-down and that moment.
+    Duration margin = options_.leader_election.lease_duration -
+                      options_.leader_election.renew_deadline - std::chrono::seconds(1);
+    MonoTime cut = std::min(deadline, clock_.Now() + std::max(margin, Duration::zero()));
+    clock_.WaitFor(std::max(cut - clock_.Now(), Duration::zero()), all_idle);
+  }
+  bool idle = all_idle();
+  for (auto& c : controllers_) {
+    if (!c->Stop(Duration::zero())) idle = false;
+  }
+  return idle;
+}
+
 int Manager::Run() {
   for (auto& [id, inf] : informers_) inf->Start();
-  auto start_controllers = [this] {
-    for (auto& [id, inf] : informers_) {
-      if (!inf->WaitForSync(options_.cache_sync_timeout) && !stopping_) {
-        log_.Error("cache did not sync in time", {{"resource", inf->resource().String()}});
-      }
-    }
-    if (stopping_) return;
-    leading_ = true;
-    for (auto& c : controllers_) c->Start();
-  };
   if (options_.leader_elect) {
     if (Status s = LeaderElector::Validate(options_.leader_election); !s.ok()) {
       log_.Error("invalid leader election settings", {{"error", s.ToString()}});
@@ -154,32 +205,71 @@ int Manager::Run() {
     elector_ = std::make_unique<LeaderElector>(
         client_, clock_, log_, options_.leader_election,
         metrics_ ? &metrics_->Leader(options_.leader_election.lease_name) : nullptr);
-    elector_->Run(start_controllers, [this] { lost_ = true; });
+    // The elector renews on its own thread, so nothing done here (cache sync can take minutes)
+    // ever delays a renewal.
+    elector_thread_ = std::thread([this] {
+      elector_->Run(
+          [this] {
+            leading_ = true;
+            clock_.Notify();
+          },
+          [this] {
+            lost_ = true;
+            clock_.Notify();
+          });
+    });
   } else {
-    start_controllers();
-    clock_.WaitFor(std::chrono::hours(24 * 365 * 100), [this] { return stopping_.load(); });
+    leading_ = true;
+  }
+  clock_.WaitFor(std::chrono::hours(24 * 365 * 100),
+                 [this] { return leading_.load() || stopping_.load() || lost_.load(); });
+
+  int code = 0;
+  bool started = false;
+  if (leading_ && !stopping_ && !lost_) {
+    if (WaitForCaches()) {
+      if (!stopping_ && !lost_) {
+        for (auto& c : controllers_) c->Start();
+        started = true;
+      }
+    } else if (!stopping_ && !lost_) {
+      code = 1;  // exit without starting controllers on caches that are not complete
+    }
+  }
+  if (started) {
+    clock_.WaitFor(std::chrono::hours(24 * 365 * 100),
+                   [this] { return stopping_.load() || lost_.load(); });
+  }
+
+  if (started) {
+    log_.Info("shutting down: draining in-flight reconciles",
+              {{"drainSeconds", std::chrono::duration<double>(options_.drain_budget).count()}});
+    drained_ = Drain(options_.drain_budget);
   }
   if (lost_) {
-    // Another replica may already lead: exit at once rather than keep reconciling.
     log_.Error("leader election lost; exiting");
-    return 1;
+    code = 1;
   }
-  log_.Info("shutting down",
-            {{"drainSeconds", std::chrono::duration<double>(options_.drain_budget).count()}});
-  MonoTime deadline = clock_.Now() + options_.drain_budget;
-  for (auto& c : controllers_) {
-    Duration left = std::max(Duration::zero(), deadline - clock_.Now());
-    if (!c->Stop(left)) drained_ = false;
+  if (elector_) {
+    elector_->Stop();
+    if (elector_thread_.joinable()) elector_thread_.join();
+    // Release only when nothing of ours is still running: a successor must not start while a
+    // reconcile of this replica is writing. Otherwise the lease expires after we have exited.
+    if (drained_ && !lost_) {
+      elector_->Release();
+    } else if (!drained_) {
+      log_.Warn("not releasing the lease: a reconcile outlived the drain budget");
+    }
   }
+  leading_ = false;
   for (auto& [id, inf] : informers_) inf->Stop();
-  // The elector released the lease when Run returned after Stop().
-  log_.Info("stopped");
-  return 0;
+  log_.Info("stopped", {{"exitCode", code}});
+  return code;
 }
 
 void Manager::Stop() {
-  if (stopping_.exchange(true)) return;
-  if (elector_) elector_->Stop();
+  // Only a request: Run() stops the controllers, drains, and then ends the lease, in that order.
+  stopping_ = true;
   clock_.Notify();
 }
 

@@ -6,12 +6,20 @@
 // worker has been inside one reconcile longer than `stuck_worker_deadline` or a leader's lease
 // renewal is overdue. Both answer in controller-runtime's text format ("ok", or with ?verbose the
 // "[+]check ok" lines).
+//
+// Shutdown order (SIGTERM): stop taking work, let in-flight reconciles finish within the drain
+// budget while the lease keeps being renewed, and only then release the lease, so a successor
+// never starts while this replica still writes. When the budget runs out the lease is not
+// released: it expires on its own after the process has exited. On loss of leadership the
+// controllers stop taking work at once and in-flight reconciles get only the safety margin
+// (lease duration - renew deadline) before the process exits with status 1.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "operator/core/clock.h"
@@ -22,6 +30,7 @@
 #include "operator/kube/controller.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/leader_election.h"
+#include "operator/kube/secret_store.h"
 #include "operator/metrics/controller_runtime_metrics.h"
 #include "operator/metrics/unfinished_work_updater.h"
 
@@ -35,6 +44,7 @@ struct ManagerOptions {
   Duration stuck_worker_deadline = std::chrono::minutes(5);
   Duration cache_sync_timeout = std::chrono::minutes(2);
   InformerOptions informer_defaults;
+  ControllerOptions controller_defaults;
 };
 
 class Manager {
@@ -46,20 +56,27 @@ class Manager {
   // The shared informer for a resource (created on first use). Before Run().
   Informer& InformerFor(const GroupVersionResource& resource, InformerOptions options);
   Informer& InformerFor(const GroupVersionResource& resource);
+  // The Secret store over a metadata-only Secret informer (created on first use). Before Run().
+  SecretStore& Secrets();
   // Adds a controller; it starts when this replica leads. Before Run().
   Controller& AddController(const std::string& name, Reconciler& reconciler,
-                            ControllerOptions options = {});
+                            ControllerOptions options);
+  // The same with the manager's controller defaults (workers, reconcile deadline).
+  Controller& AddController(const std::string& name, Reconciler& reconciler);
 
   // Serves /healthz and /readyz on `server` (routes registered before the server starts).
   void InstallProbes(http::HttpServer& server);
 
-  // Blocks until Stop() (exit code 0 after a drain and lease release) or until leadership is lost
-  // (exit code 1, without the drain: another replica may already be leading).
+  // Blocks until Stop() (exit code 0 after the drain and the lease release), until leadership is
+  // lost (exit code 1), or until the caches failed to sync in time (exit code 1, without
+  // starting any controller: the next leader tries; controller-runtime does the same).
   int Run();
   void Stop();
   // False when a reconcile was still running after the drain budget: its worker thread was left
   // behind, so the process must exit without running destructors.
   bool drained() const { return drained_; }
+  // True when no reconcile is running in any controller (a left-behind one included).
+  bool Idle() const;
 
   // Probe results: {passed, body}.
   std::pair<bool, std::string> Readyz(bool verbose) const;
@@ -76,6 +93,11 @@ class Manager {
   };
   static std::pair<bool, std::string> RunChecks(const std::vector<Check>& checks, bool verbose,
                                                 const std::string& what);
+  // Waits for the caches; false when one failed to sync within the timeout.
+  bool WaitForCaches();
+  // Stops every controller from taking work and waits up to `budget` for in-flight reconciles
+  // (less if leadership is lost meanwhile). Returns true when all finished.
+  bool Drain(Duration budget);
 
   KubeClient& client_;
   Clock& clock_;
@@ -85,8 +107,10 @@ class Manager {
   ManagerOptions options_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
+  std::unique_ptr<SecretStore> secrets_;
   std::vector<std::unique_ptr<metrics::UnfinishedWorkUpdater>> updaters_;
   std::unique_ptr<LeaderElector> elector_;
+  std::thread elector_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> leading_{false};
   std::atomic<bool> lost_{false};

@@ -47,12 +47,42 @@ bool SetCondition(json& conditions, const Condition& condition, WallTime now) {
   return true;
 }
 
+StatusUpdate::StatusUpdate(const json& object, WallTime now)
+    : object_meta_(object.value("metadata", json::object())),
+      original_(object.value("status", json::object())),
+      status_(original_),
+      now_(now),
+      generation_(object_meta_.value("generation", int64_t{0})) {
+  status_["observedGeneration"] = generation_;
+}
+
+StatusUpdate& StatusUpdate::SetCondition(Condition condition) {
+  if (condition.observed_generation == 0) condition.observed_generation = generation_;
+  auto before = FindCondition(status_.value("conditions", json::array()), condition.type);
+  // Qualified: the member of the same name would hide the free function.
+  if (kube::SetCondition(status_["conditions"], condition, now_)) {
+    if (!before || before->value("status", "") != condition.status) {
+      transitions_.push_back(condition);
+    }
+  }
+  return *this;
+}
+
+StatusUpdate& StatusUpdate::Set(const std::string& field, json value) {
+  status_[field] = std::move(value);
+  return *this;
+}
+
+StatusUpdate& StatusUpdate::AcknowledgeReconcileRequest() {
+  std::string requested =
+      object_meta_.value("annotations", json::object()).value(kReconcileRequestedAtAnnotation, "");
+  if (!requested.empty()) status_["lastHandledReconcileAt"] = requested;
+  return *this;
+}
+
 StatusWriter::StatusWriter(KubeClient& client, GroupVersionResource resource,
-                           std::string field_manager, Informer* informer)
-    : client_(client),
-      resource_(std::move(resource)),
-      field_manager_(std::move(field_manager)),
-      informer_(informer) {}
+                           std::string field_manager)
+    : client_(client), resource_(std::move(resource)), field_manager_(std::move(field_manager)) {}
 
 StatusOr<json> StatusWriter::Write(const json& object, const json& desired, int max_attempts) {
   json current = object;
@@ -60,19 +90,14 @@ StatusOr<json> StatusWriter::Write(const json& object, const json& desired, int 
     if (current.value("status", json::object()) == desired) return current;
     json next = current;
     next["status"] = desired;
-    const std::string key = ObjectKey(current);
-    if (informer_) informer_->ExpectOwnStatusWrite(key, desired);
     auto written = client_.Do(UpdateRequest(resource_, Namespace(current), Name(current), next,
                                             "status", field_manager_));
-    if (written.ok()) {
-      if (informer_) informer_->ApplyOwnWrite(*written);
-      return written;
-    }
-    if (informer_) informer_->CancelOwnWrite(key);
+    if (written.ok()) return written;
     if (written.status().code() != StatusCode::kConflict || attempt >= max_attempts) {
       return written.status();
     }
-    // Someone else wrote in between: re-read and compare again.
+    // Someone else wrote in between (or our cache was behind our own last write): re-read and
+    // compare again.
     auto fresh = client_.Do(GetRequest(resource_, Namespace(current), Name(current)));
     if (!fresh.ok()) return fresh.status();
     current = *fresh;
@@ -84,9 +109,13 @@ bool HasFinalizer(const json& object, const std::string& finalizer) {
   return std::find(f.begin(), f.end(), finalizer) != f.end();
 }
 
-StatusOr<json> AddFinalizer(KubeClient& client, const GroupVersionResource& resource,
-                            const json& object, const std::string& finalizer) {
-  if (HasFinalizer(object, finalizer)) return object;
+bool IsBeingDeleted(const json& object) {
+  return object.contains("/metadata/deletionTimestamp"_json_pointer);
+}
+
+StatusOr<Changed> AddFinalizer(KubeClient& client, const GroupVersionResource& resource,
+                               const json& object, const std::string& finalizer) {
+  if (HasFinalizer(object, finalizer)) return Changed{object, false};
   json patch;
   if (object.contains("/metadata/finalizers"_json_pointer)) {
     patch =
@@ -102,22 +131,73 @@ StatusOr<json> AddFinalizer(KubeClient& client, const GroupVersionResource& reso
                       {"value", object["metadata"].value("resourceVersion", "")}},
                      {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", {finalizer}}}});
   }
-  return client.Do(
+  auto patched = client.Do(
       PatchRequest(resource, Namespace(object), Name(object), PatchType::kJsonPatch, patch));
+  if (!patched.ok()) return patched.status();
+  return Changed{*std::move(patched), true};
 }
 
-StatusOr<json> RemoveFinalizer(KubeClient& client, const GroupVersionResource& resource,
-                               const json& object, const std::string& finalizer) {
+StatusOr<Changed> RemoveFinalizer(KubeClient& client, const GroupVersionResource& resource,
+                                  const json& object, const std::string& finalizer) {
   const json f = object.value("/metadata/finalizers"_json_pointer, json::array());
   for (size_t i = 0; i < f.size(); ++i) {
     if (f[i] != finalizer) continue;
     std::string path = "/metadata/finalizers/" + std::to_string(i);
     json patch = json::array({{{"op", "test"}, {"path", path}, {"value", finalizer}},
                               {{"op", "remove"}, {"path", path}}});
-    return client.Do(
+    auto patched = client.Do(
         PatchRequest(resource, Namespace(object), Name(object), PatchType::kJsonPatch, patch));
+    if (!patched.ok()) return patched.status();
+    return Changed{*std::move(patched), true};
   }
-  return object;
+  return Changed{object, false};
+}
+
+Status SetControllerReference(const json& owner, json& object) {
+  const json& om = owner.value("metadata", json::object());
+  json ref = {{"apiVersion", owner.value("apiVersion", "")},
+              {"kind", owner.value("kind", "")},
+              {"name", om.value("name", "")},
+              {"uid", om.value("uid", "")},
+              {"controller", true},
+              {"blockOwnerDeletion", true}};
+  json& refs = object["metadata"]["ownerReferences"];
+  if (!refs.is_array()) refs = json::array();
+  for (auto& r : refs) {
+    if (!r.is_object() || !r.value("controller", false)) continue;
+    if (r.value("uid", "") == ref["uid"]) {
+      r = ref;
+      return Status::Ok();
+    }
+    return AlreadyExistsError(Name(object) + " is already controlled by " + r.value("kind", "") +
+                              " " + r.value("name", ""));
+  }
+  refs.push_back(ref);
+  return Status::Ok();
+}
+
+MapFunc EnqueueOwner(std::string owner_api_version, std::string owner_kind) {
+  return [api_version = std::move(owner_api_version),
+          kind = std::move(owner_kind)](const json& object) {
+    std::vector<Request> out;
+    for (const auto& r : object.value("/metadata/ownerReferences"_json_pointer, json::array())) {
+      if (r.is_object() && r.value("controller", false) && r.value("kind", "") == kind &&
+          r.value("apiVersion", "") == api_version) {
+        out.push_back({Namespace(object), r.value("name", "")});
+      }
+    }
+    return out;
+  };
+}
+
+MapFunc EnqueueByIndex(const Informer& primary, std::string index) {
+  return [&primary, index = std::move(index)](const json& related) {
+    std::vector<Request> out;
+    for (const auto& obj : primary.cache().ByIndex(index, ObjectKey(related))) {
+      out.push_back(Request::FromKey(ObjectKey(*obj)));
+    }
+    return out;
+  };
 }
 
 EventRecorder::EventRecorder(KubeClient& client, Clock& clock, Logger logger,
@@ -169,6 +249,23 @@ bool EventRecorder::Record(const json& regarding, const std::string& type,
     return false;
   }
   return true;
+}
+
+int EventRecorder::RecordTransitions(const json& regarding, const StatusUpdate& update,
+                                     const std::string& action) {
+  int written = 0;
+  for (const auto& c : update.transitions()) {
+    std::string type;
+    if (c.type == "Ready") {
+      type = c.status == "True" ? "Normal" : "Warning";
+    } else if (c.type == "Stalled" && c.status == "True") {
+      type = "Warning";
+    } else {
+      continue;
+    }
+    if (Record(regarding, type, c.reason, action, c.message)) ++written;
+  }
+  return written;
 }
 
 }  // namespace cte::kube

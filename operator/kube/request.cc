@@ -23,7 +23,44 @@ const char* ContentType(PatchType t) {
   return "application/merge-patch+json";
 }
 
+KubeRequest Make(std::string method, std::string path, std::string content_type = "",
+                 std::string body = "") {
+  KubeRequest req;
+  req.method = std::move(method);
+  req.path = std::move(path);
+  req.content_type = std::move(content_type);
+  req.body = std::move(body);
+  return req;
+}
+
+// Metadata-only reads, as controller-runtime's metadata client asks for them; the plain JSON
+// fallback lets a server without the conversion answer with whole objects.
+constexpr const char* kAcceptMetadataList =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+constexpr const char* kAcceptMetadata =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+bool HasResourceVersion(const json& object) {
+  return object.is_object() && object.contains("metadata") && object["metadata"].is_object() &&
+         object["metadata"].contains("resourceVersion");
+}
+
+bool GuardedPatch(PatchType type, const json& patch) {
+  if (type == PatchType::kJsonPatch) {
+    if (!patch.is_array()) return false;
+    for (const auto& op : patch) {
+      if (op.is_object() && op.value("op", "") == "test") return true;
+    }
+    return false;
+  }
+  return HasResourceVersion(patch);
+}
+
 }  // namespace
+
+bool KubeRequest::Idempotent() const {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || guarded;
+}
 
 std::string KubeRequest::Target() const {
   std::string out = path;
@@ -46,12 +83,13 @@ std::string ResourcePath(const GroupVersionResource& r, const std::string& ns,
 
 KubeRequest GetRequest(const GroupVersionResource& r, const std::string& ns,
                        const std::string& name) {
-  return {"GET", ResourcePath(r, ns, name), {}, "", ""};
+  return Make("GET", ResourcePath(r, ns, name));
 }
 
 KubeRequest ListRequest(const GroupVersionResource& r, const std::string& ns,
                         const ListOptions& o) {
-  KubeRequest req{"GET", ResourcePath(r, ns), {}, "", ""};
+  KubeRequest req = Make("GET", ResourcePath(r, ns));
+  if (o.metadata_only) req.accept = kAcceptMetadataList;
   AddIf(req.query, "labelSelector", o.label_selector);
   AddIf(req.query, "fieldSelector", o.field_selector);
   if (o.limit > 0) req.query.emplace_back("limit", std::to_string(o.limit));
@@ -62,7 +100,9 @@ KubeRequest ListRequest(const GroupVersionResource& r, const std::string& ns,
 
 KubeRequest WatchRequest(const GroupVersionResource& r, const std::string& ns,
                          const WatchOptions& o) {
-  KubeRequest req{"GET", ResourcePath(r, ns), {{"watch", "true"}}, "", ""};
+  KubeRequest req = Make("GET", ResourcePath(r, ns));
+  req.query.emplace_back("watch", "true");
+  if (o.metadata_only) req.accept = kAcceptMetadata;
   AddIf(req.query, "resourceVersion", o.resource_version);
   if (o.allow_bookmarks) req.query.emplace_back("allowWatchBookmarks", "true");
   if (o.timeout_seconds > 0)
@@ -74,7 +114,7 @@ KubeRequest WatchRequest(const GroupVersionResource& r, const std::string& ns,
 
 KubeRequest CreateRequest(const GroupVersionResource& r, const std::string& ns, const json& object,
                           const std::string& field_manager) {
-  KubeRequest req{"POST", ResourcePath(r, ns), {}, "application/json", object.dump()};
+  KubeRequest req = Make("POST", ResourcePath(r, ns), "application/json", object.dump());
   AddIf(req.query, "fieldManager", field_manager);
   return req;
 }
@@ -82,8 +122,9 @@ KubeRequest CreateRequest(const GroupVersionResource& r, const std::string& ns, 
 KubeRequest UpdateRequest(const GroupVersionResource& r, const std::string& ns,
                           const std::string& name, const json& object,
                           const std::string& subresource, const std::string& field_manager) {
-  KubeRequest req{
-      "PUT", ResourcePath(r, ns, name, subresource), {}, "application/json", object.dump()};
+  KubeRequest req =
+      Make("PUT", ResourcePath(r, ns, name, subresource), "application/json", object.dump());
+  req.guarded = HasResourceVersion(object);
   AddIf(req.query, "fieldManager", field_manager);
   return req;
 }
@@ -92,8 +133,9 @@ KubeRequest PatchRequest(const GroupVersionResource& r, const std::string& ns,
                          const std::string& name, PatchType type, const json& patch,
                          const std::string& subresource, const std::string& field_manager,
                          bool force) {
-  KubeRequest req{
-      "PATCH", ResourcePath(r, ns, name, subresource), {}, ContentType(type), patch.dump()};
+  KubeRequest req =
+      Make("PATCH", ResourcePath(r, ns, name, subresource), ContentType(type), patch.dump());
+  req.guarded = GuardedPatch(type, patch);
   AddIf(req.query, "fieldManager", field_manager);
   if (type == PatchType::kApply && force) req.query.emplace_back("force", "true");
   return req;
@@ -106,7 +148,9 @@ KubeRequest DeleteRequest(const GroupVersionResource& r, const std::string& ns,
       {"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
   if (!precondition_uid.empty()) options["preconditions"]["uid"] = precondition_uid;
   if (!precondition_rv.empty()) options["preconditions"]["resourceVersion"] = precondition_rv;
-  return {"DELETE", ResourcePath(r, ns, name), {}, "application/json", options.dump()};
+  KubeRequest req = Make("DELETE", ResourcePath(r, ns, name), "application/json", options.dump());
+  req.guarded = !precondition_uid.empty() || !precondition_rv.empty();
+  return req;
 }
 
 }  // namespace cte::kube

@@ -28,9 +28,18 @@ struct KubeRequest {
   http::QueryParams query;
   std::string content_type;  // empty when there is no body
   std::string body;
+  std::string accept = "application/json";
+  // The request carries a precondition that makes a repeat harmless: a JSON patch with a `test`
+  // operation, a resourceVersion in a merge patch or an update, a delete precondition. A repeat
+  // of an applied guarded write fails its precondition instead of applying twice, and a failed
+  // `test` (422) means "re-read and retry", like a 409.
+  bool guarded = false;
 
   // Path plus the percent-encoded query string.
   std::string Target() const;
+  // Safe to send again when the first attempt may have been applied: GET, HEAD, PUT and DELETE
+  // by HTTP's definition, and guarded writes. POST and unguarded PATCH are not.
+  bool Idempotent() const;
 };
 
 struct ListOptions {
@@ -39,6 +48,7 @@ struct ListOptions {
   int64_t limit = 0;
   std::string continue_token;
   std::string resource_version;
+  bool metadata_only = false;  // ask for a PartialObjectMetadataList
 };
 
 struct WatchOptions {
@@ -47,6 +57,7 @@ struct WatchOptions {
   int64_t timeout_seconds = 0;  // 0: the server's default
   std::string label_selector;
   std::string field_selector;
+  bool metadata_only = false;  // ask for PartialObjectMetadata events
 };
 
 enum class PatchType { kMerge, kJsonPatch, kStrategicMerge, kApply };

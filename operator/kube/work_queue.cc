@@ -10,12 +10,12 @@ WorkQueue::WorkQueue(Clock& clock, Random& random, BackoffPolicy per_key,
 
 WorkQueue::~WorkQueue() {
   ShutDown();
-  std::set<TimerId> timers;
+  std::map<std::string, Delayed> waiting;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    timers.swap(timers_);
+    waiting.swap(waiting_);
   }
-  for (TimerId t : timers) clock_.Cancel(t);
+  for (const auto& [key, w] : waiting) clock_.Cancel(w.timer);
 }
 
 // The metrics calls below are a few atomic operations each, so they run under the lock; that keeps
@@ -52,26 +52,38 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority priori
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return;
   if (metrics_) metrics_->Retry();
+  const MonoTime ready_at = clock_.Now() + delay;
+  if (auto it = waiting_.find(key); it != waiting_.end()) {
+    it->second.priority = std::max(it->second.priority, priority);
+    if (it->second.ready_at <= ready_at) return;  // the earlier entry already covers this one
+    clock_.Cancel(it->second.timer);
+    waiting_.erase(it);
+  }
   auto id = std::make_shared<TimerId>(0);
-  // The timer fires on the clock's thread; it re-enters through Add like any producer.
-  TimerId t = clock_.Schedule(delay, [this, key, priority, id] {
+  // The timer fires on the clock's thread; it re-enters through Add like any producer. The id
+  // check ignores a timer that was replaced by an earlier one but fired before Cancel took it.
+  TimerId t = clock_.Schedule(delay, [this, key, id] {
+    Priority p;
     {
       std::lock_guard<std::mutex> l(mu_);
-      timers_.erase(*id);
+      auto it = waiting_.find(key);
+      if (it == waiting_.end() || it->second.timer != *id) return;
+      p = it->second.priority;
+      waiting_.erase(it);
     }
-    Add(key, priority);
+    Add(key, p);
   });
   *id = t;
-  timers_.insert(t);
+  waiting_[key] = {ready_at, t, priority};
 }
 
-void WorkQueue::AddRateLimited(const std::string& key) {
+void WorkQueue::AddRateLimited(const std::string& key, Duration at_least) {
   Duration delay;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& b = backoffs_[key];
     if (!b) b = std::make_unique<Backoff>(per_key_, random_);
-    delay = b->Next();
+    delay = std::max(b->Next(), at_least);
   }
   AddAfter(key, delay);
 }
@@ -134,6 +146,11 @@ bool WorkQueue::shutting_down() const {
 size_t WorkQueue::Len() const {
   std::lock_guard<std::mutex> lock(mu_);
   return queues_[0].size() + queues_[1].size();
+}
+
+size_t WorkQueue::NumWaiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiting_.size();
 }
 
 std::pair<double, double> WorkQueue::InProgressSeconds() const {

@@ -1,7 +1,8 @@
 // A rate-limited work queue with client-go's guarantees: a key is queued at most once (dirty
 // set), is never handed to two workers at once (processing set; a re-add during processing runs
-// after Done), delayed adds (AddAfter), per-key exponential backoff with jitter (AddRateLimited,
-// Forget), and two priorities so user edits overtake the initial-list and resync flood.
+// after Done), delayed adds (AddAfter, one waiting entry per key: the earliest wins, as in
+// client-go's delaying queue), per-key exponential backoff with jitter (AddRateLimited, Forget),
+// and two priorities so user edits overtake the initial-list and resync flood.
 //
 // Thread-safe. Get() blocks; ShutDown() makes Get() drain what is queued and then return nullopt.
 #pragma once
@@ -12,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "operator/core/backoff.h"
@@ -35,9 +35,13 @@ class WorkQueue {
   ~WorkQueue();
 
   void Add(const std::string& key, Priority priority = Priority::kNormal);
+  // Adds `key` once `delay` has passed. A key has at most one waiting entry: a later AddAfter for
+  // a key that already waits keeps whichever moment is earlier, so repeated requeues never
+  // multiply timers.
   void AddAfter(const std::string& key, Duration delay, Priority priority = Priority::kNormal);
-  // Adds after the key's next backoff delay; each call grows that delay until Forget().
-  void AddRateLimited(const std::string& key);
+  // Adds after the key's next backoff delay, or after `at_least` when that is longer (a server's
+  // Retry-After). Each call advances the backoff until Forget(), whichever delay wins.
+  void AddRateLimited(const std::string& key, Duration at_least = Duration::zero());
   void Forget(const std::string& key);
   int NumRequeues(const std::string& key) const;
 
@@ -47,6 +51,8 @@ class WorkQueue {
   void ShutDown();
   bool shutting_down() const;
   size_t Len() const;
+  // Keys waiting for a delayed add (for tests and the depth of the retry backlog).
+  size_t NumWaiting() const;
 
   // Seconds of work in progress: the sum over keys being processed, and the longest one
   // (workqueue_unfinished_work_seconds / workqueue_longest_running_processor_seconds).
@@ -67,7 +73,12 @@ class WorkQueue {
   std::map<std::string, MonoTime> queued_at_;
   std::map<std::string, MonoTime> processing_;  // key -> start time
   std::map<std::string, std::unique_ptr<Backoff>> backoffs_;
-  std::set<TimerId> timers_;
+  struct Delayed {
+    MonoTime ready_at;
+    TimerId timer = 0;
+    Priority priority = Priority::kNormal;
+  };
+  std::map<std::string, Delayed> waiting_;  // AddAfter entries whose delay has not passed
   bool shutting_down_ = false;
 };
 

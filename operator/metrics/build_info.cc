@@ -34,9 +34,9 @@ void RegisterBuildInfo(Registry& registry, const BuildInfo& info) {
   registry
       .AddGauge("cte_build_info",
                 "A metric with a constant '1' value labeled by version, git_commit and compiler "
-                "from which cte-operator was built.",
-                {"version", "git_commit", "compiler"})
-      .Labels({info.version, info.git_commit, info.compiler})
+                "from which cte-operator was built.")
+      .Add(
+          {{"version", info.version}, {"git_commit", info.git_commit}, {"compiler", info.compiler}})
       .Set(1);
 }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "operator/metrics/buckets.h"
 #include "operator/metrics/registry.h"
 #include "operator/metrics/runtime_metrics.h"
 
@@ -35,14 +36,16 @@ class ControllerRuntimeMetrics {
   // The metrics of controller `name` (controller-runtime's default is the lowercased kind).
   // Creates, as controller-runtime does when a controller starts, all four
   // reconcile_total{result} series and the errors/terminal/panics/timeouts counters at 0,
-  // active_workers at 0 and max_concurrent_reconciles at `max_concurrent_reconciles`.
+  // active_workers at 0 and max_concurrent_reconciles at `max_concurrent_reconciles`. Every child
+  // is looked up here once; the facade's methods touch only cached references.
   ControllerMetrics& Controller(std::string_view name, int max_concurrent_reconciles);
 
   // The metrics of the work queue of controller `name` (labels name=controller=`name`). Creates
   // adds/retries at 0, depth{priority="0"} at 0 and the in-flight gauges at 0.
   WorkqueueMetrics& Workqueue(std::string_view name);
 
-  // rest_client_requests_total, shared by every REST client of the process.
+  // rest_client_requests_total, shared by every REST client of the process. Its children
+  // (code, method, host) are cached after their first request.
   RestClientMetrics& RestClient();
 
   // leader_election_master_status{name=`lease_name`}, created at 0 (standby).

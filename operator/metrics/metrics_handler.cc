@@ -2,8 +2,6 @@
 
 #include <string>
 
-#include "operator/metrics/text_format.h"
-
 namespace cte::metrics {
 
 void InstallMetricsHandler(http::HttpServer& server, Registry& registry) {

@@ -2,10 +2,15 @@
 // one in main.cc), in the text format Prometheus scrapes.
 #pragma once
 
+#include <string_view>
+
 #include "operator/http/http_server.h"
 #include "operator/metrics/registry.h"
 
 namespace cte::metrics {
+
+// The Content-Type of a text exposition.
+inline constexpr std::string_view kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 // Adds the GET /metrics route; call before server.Start(). `registry` must outlive the server.
 // Each scrape renders on the connection's thread; recording continues meanwhile.

@@ -52,15 +52,24 @@ std::optional<double> CountEntries(const std::string& dir) {
   return n;
 }
 
-void Emit(std::vector<FamilySnapshot>& out, const char* name, const char* help, MetricType type,
-          double value) {
-  FamilySnapshot f;
+void Emit(std::vector<prometheus::MetricFamily>& out, const char* name, const char* help,
+          prometheus::MetricType type, double value) {
+  prometheus::MetricFamily f;
   f.name = name;
   f.help = help;
   f.type = type;
-  f.samples.push_back(Sample{.labels = {}, .value = value, .histogram = {}});
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
   out.push_back(std::move(f));
 }
+
+constexpr auto kCounter = prometheus::MetricType::Counter;
+constexpr auto kGauge = prometheus::MetricType::Gauge;
 
 }  // namespace
 
@@ -120,7 +129,8 @@ ProcessCollector::ProcessCollector(ProcessCollectorOptions options) : options_(s
   if (options_.page_size_bytes <= 0) options_.page_size_bytes = sysconf(_SC_PAGESIZE);
 }
 
-void ProcessCollector::Collect(std::vector<FamilySnapshot>& out) const {
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+  std::vector<prometheus::MetricFamily> out;
   const std::string self = options_.proc_root + "/self";
   const auto ticks = static_cast<double>(options_.clock_ticks_per_second);
 
@@ -130,34 +140,35 @@ void ProcessCollector::Collect(std::vector<FamilySnapshot>& out) const {
   }
   if (stat.has_value()) {
     Emit(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-         MetricType::kCounter, static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks);
-    Emit(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::kGauge,
+         kCounter, static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks);
+    Emit(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", kGauge,
          static_cast<double>(stat->vsize_bytes));
-    Emit(out, "process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::kGauge,
+    Emit(out, "process_resident_memory_bytes", "Resident memory size in bytes.", kGauge,
          static_cast<double>(stat->rss_pages) * static_cast<double>(options_.page_size_bytes));
     if (auto contents = ReadFile(options_.proc_root + "/stat")) {
       if (auto boot = ParseBootTime(*contents); boot.ok()) {
         Emit(out, "process_start_time_seconds",
-             "Start time of the process since unix epoch in seconds.", MetricType::kGauge,
+             "Start time of the process since unix epoch in seconds.", kGauge,
              static_cast<double>(*boot) + static_cast<double>(stat->start_time_ticks) / ticks);
       }
     }
   }
   if (auto fds = CountEntries(self + "/fd")) {
-    Emit(out, "process_open_fds", "Number of open file descriptors.", MetricType::kGauge, *fds);
+    Emit(out, "process_open_fds", "Number of open file descriptors.", kGauge, *fds);
   }
   if (auto contents = ReadFile(self + "/limits")) {
     ProcLimits limits = ParseProcLimits(*contents);
     if (limits.max_open_files) {
-      Emit(out, "process_max_fds", "Maximum number of open file descriptors.", MetricType::kGauge,
+      Emit(out, "process_max_fds", "Maximum number of open file descriptors.", kGauge,
            *limits.max_open_files);
     }
     if (limits.max_address_space_bytes) {
       Emit(out, "process_virtual_memory_max_bytes",
-           "Maximum amount of virtual memory available in bytes.", MetricType::kGauge,
+           "Maximum amount of virtual memory available in bytes.", kGauge,
            *limits.max_address_space_bytes);
     }
   }
+  return out;
 }
 
 }  // namespace cte::metrics

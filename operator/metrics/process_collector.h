@@ -1,10 +1,14 @@
 // Process metrics computed at scrape time from Linux /proc, with the names, help and types of
-// client_golang's process collector (prometheus-cpp has none). kubebuilder's Grafana dashboards
+// client_golang's process collector (prometheus-cpp has none): a prometheus::Collectable the
+// Registry calls on every scrape. kubebuilder's Grafana dashboards
 // and most alerting rules read process_cpu_seconds_total and process_resident_memory_bytes.
 //
 // The parsers are pure functions over file contents so they are tested on fixed text; the
 // collector takes the /proc root as an option so a test can point it at a fake tree.
 #pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 
 #include <cstdint>
 #include <optional>
@@ -13,7 +17,6 @@
 #include <vector>
 
 #include "operator/core/status.h"
-#include "operator/metrics/collector.h"
 
 namespace cte::metrics {
 
@@ -34,7 +37,7 @@ StatusOr<ProcStat> ParseProcStat(std::string_view contents);
 StatusOr<uint64_t> ParseBootTime(std::string_view contents);
 
 // Soft limits from /proc/<pid>/limits. "unlimited" is reported as 2^64-1, as client_golang
-// (through procfs) does, so process_virtual_memory_max_bytes reads 1.8446744073709552e+19.
+// (through procfs) does.
 struct ProcLimits {
   std::optional<double> max_open_files;
   std::optional<double> max_address_space_bytes;
@@ -53,10 +56,10 @@ struct ProcessCollectorOptions {
 // process_resident_memory_bytes and process_start_time_seconds for the calling process
 // (<root>/self). A metric whose source cannot be read is left out of that scrape rather than
 // reported as a misleading 0. Thread-safe (no mutable state).
-class ProcessCollector : public Collector {
+class ProcessCollector : public prometheus::Collectable {
  public:
   explicit ProcessCollector(ProcessCollectorOptions options = {});
-  void Collect(std::vector<FamilySnapshot>& out) const override;
+  std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   ProcessCollectorOptions options_;

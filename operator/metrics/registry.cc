@@ -1,148 +1,115 @@
 #include "operator/metrics/registry.h"
 
-#include <algorithm>
-#include <cmath>
-#include <set>
-#include <tuple>
+#include <prometheus/check_names.h>
+#include <prometheus/text_serializer.h>
 
-#include "operator/metrics/text_format.h"
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
 
 namespace cte::metrics {
 
+namespace internal {
+
+void Fatal(std::string_view message) {
+  std::fprintf(stderr, "cte metrics: %.*s\n", static_cast<int>(message.size()), message.data());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
+
 namespace {
 
-// Collectors are our own code but may build samples in any order; put them in the same canonical
-// order as families (labels by name, samples by labels) so every scrape is byte-identical.
-void Canonicalize(FamilySnapshot& f) {
-  auto by_name = [](const Label& a, const Label& b) { return a.name < b.name; };
-  for (Sample& s : f.samples) std::stable_sort(s.labels.begin(), s.labels.end(), by_name);
-  std::stable_sort(f.samples.begin(), f.samples.end(), [](const Sample& a, const Sample& b) {
-    return std::lexicographical_compare(a.labels.begin(), a.labels.end(), b.labels.begin(),
-                                        b.labels.end(), [](const Label& x, const Label& y) {
-                                          return std::tie(x.name, x.value) <
-                                                 std::tie(y.name, y.value);
-                                        });
-  });
+bool ByLabels(const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+  return a.label < b.label;
 }
 
 }  // namespace
 
-void Registry::Validate(const std::string& name, MetricType type,
-                        const std::vector<std::string>& label_names) {
-  if (!internal::IsValidMetricName(name)) internal::Fatal("invalid metric name \"" + name + "\"");
-  if (type == MetricType::kCounter && !name.ends_with("_total")) {
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
+template <typename T>
+Family<T>& Registry::Add(const std::string& name, const std::string& help, const char* type) {
+  if (!prometheus::CheckMetricName(name)) internal::Fatal("invalid metric name \"" + name + "\"");
+  if (std::string_view(type) == "counter" && !name.ends_with("_total")) {
     // promtool's linter (and every Prometheus naming guide) expects it; enforce at registration.
     internal::Fatal("counter " + name + " must be named *_total");
   }
-  std::set<std::string> seen;
-  for (const std::string& l : label_names) {
-    if (!internal::IsValidLabelName(l)) {
-      internal::Fatal(name + ": invalid label name \"" + l + "\"");
-    }
-    if (type == MetricType::kHistogram && l == "le") {
-      internal::Fatal(name + ": a histogram cannot have an \"le\" label");
-    }
-    if (!seen.insert(l).second) internal::Fatal(name + ": duplicate label name \"" + l + "\"");
-  }
-}
-
-FamilyBase* Registry::Find(const std::string& name, MetricType type, const std::string& help,
-                           const std::vector<std::string>& label_names) const {
-  auto it = families_.find(name);
-  if (it == families_.end()) return nullptr;
-  const FamilyBase& f = *it->second;
-  if (f.type() != type || f.help() != help || f.label_names() != label_names) {
-    internal::Fatal("metric " + name +
-                    " is already registered with a different type, help or labels");
-  }
-  return it->second.get();
-}
-
-Family<Counter>& Registry::AddCounter(const std::string& name, const std::string& help,
-                                      const std::vector<std::string>& label_names) {
-  Validate(name, MetricType::kCounter, label_names);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (FamilyBase* f = Find(name, MetricType::kCounter, help, label_names)) {
-    return static_cast<Family<Counter>&>(*f);
-  }
-  auto family = std::make_unique<Family<Counter>>(name, help, label_names,
-                                                  [] { return std::make_unique<Counter>(); });
-  Family<Counter>& ref = *family;
-  families_.emplace(name, std::move(family));
-  return ref;
-}
-
-Family<Gauge>& Registry::AddGauge(const std::string& name, const std::string& help,
-                                  const std::vector<std::string>& label_names) {
-  Validate(name, MetricType::kGauge, label_names);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (FamilyBase* f = Find(name, MetricType::kGauge, help, label_names)) {
-    return static_cast<Family<Gauge>&>(*f);
-  }
-  auto family = std::make_unique<Family<Gauge>>(name, help, label_names,
-                                                [] { return std::make_unique<Gauge>(); });
-  Family<Gauge>& ref = *family;
-  families_.emplace(name, std::move(family));
-  return ref;
-}
-
-Family<Histogram>& Registry::AddHistogram(const std::string& name, const std::string& help,
-                                          const std::vector<std::string>& label_names,
-                                          std::vector<double> bounds) {
-  Validate(name, MetricType::kHistogram, label_names);
-  if (!bounds.empty() && std::isinf(bounds.back()) && bounds.back() > 0) bounds.pop_back();
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    if (!std::isfinite(bounds[i]) || (i > 0 && !(bounds[i - 1] < bounds[i]))) {
-      internal::Fatal(name + ": histogram bounds must be finite and strictly increasing");
-    }
+  // prometheus-cpp 1.0's TextSerializer writes HELP unescaped: a newline would end the line.
+  if (help.find_first_of("\\\n") != std::string::npos) {
+    internal::Fatal(name + ": help text must not contain a backslash or a newline");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (FamilyBase* f = Find(name, MetricType::kHistogram, help, label_names)) {
-    if (histogram_bounds_[name] != bounds) {
-      internal::Fatal("histogram " + name + " is already registered with different buckets");
-    }
-    return static_cast<Family<Histogram>&>(*f);
+  auto [it, inserted] = registered_.emplace(name, std::make_pair(std::string(type), help));
+  if (!inserted && it->second != std::make_pair(std::string(type), help)) {
+    internal::Fatal("metric " + name + " is already registered with a different type or help");
   }
-  auto shared_bounds = std::make_shared<const std::vector<double>>(bounds);
-  auto family = std::make_unique<Family<Histogram>>(name, help, label_names, [shared_bounds] {
-    return std::make_unique<Histogram>(shared_bounds);
-  });
-  Family<Histogram>& ref = *family;
-  families_.emplace(name, std::move(family));
-  histogram_bounds_.emplace(name, std::move(bounds));
-  return ref;
+  try {
+    return prometheus::detail::Builder<T>().Name(name).Help(help).Register(families_);
+  } catch (const std::exception& e) {
+    internal::Fatal("metric " + name + ": " + e.what());
+  }
 }
 
-void Registry::AddCollector(std::unique_ptr<Collector> collector) {
+Family<Counter>& Registry::AddCounter(const std::string& name, const std::string& help) {
+  return Add<Counter>(name, help, "counter");
+}
+
+Family<Gauge>& Registry::AddGauge(const std::string& name, const std::string& help) {
+  return Add<Gauge>(name, help, "gauge");
+}
+
+Family<Histogram>& Registry::AddHistogram(const std::string& name, const std::string& help) {
+  return Add<Histogram>(name, help, "histogram");
+}
+
+void Registry::AddCollector(std::unique_ptr<prometheus::Collectable> collector) {
   std::lock_guard<std::mutex> lock(mu_);
   collectors_.push_back(std::move(collector));
 }
 
-std::vector<FamilySnapshot> Registry::Collect() const {
-  std::vector<FamilySnapshot> out;
-  std::vector<FamilySnapshot> collected;
+std::vector<prometheus::MetricFamily> Registry::Collect() const {
+  std::vector<prometheus::MetricFamily> out = families_.Collect();
   {
-    // Families and collectors are only ever added, never removed, so holding the lock while
-    // collecting is cheap and keeps the set stable; children have their own locks.
+    // Collectors are only ever added, never removed; holding the lock keeps the set stable.
     std::lock_guard<std::mutex> lock(mu_);
-    out.reserve(families_.size());
-    for (const auto& [name, family] : families_) out.push_back(family->Snapshot());
-    for (const auto& c : collectors_) c->Collect(collected);
+    for (const auto& c : collectors_) {
+      std::vector<prometheus::MetricFamily> more = c->Collect();
+      out.insert(out.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
+    }
   }
-  std::set<std::string> names;
-  for (const FamilySnapshot& f : out) names.insert(f.name);
-  for (FamilySnapshot& f : collected) {
-    if (!names.insert(f.name).second) continue;
-    Canonicalize(f);
-    out.push_back(std::move(f));
+  std::erase_if(out, [](const prometheus::MetricFamily& f) { return f.metric.empty(); });
+  // Stable, so for a duplicate name the registered family (collected first) is kept.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.name < b.name; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto& a, const auto& b) { return a.name == b.name; }),
+            out.end());
+  for (auto& f : out) {
+    for (auto& m : f.metric) std::sort(m.label.begin(), m.label.end());
+    std::sort(f.metric.begin(), f.metric.end(), ByLabels);
   }
-  std::erase_if(out, [](const FamilySnapshot& f) { return f.samples.empty(); });
-  std::stable_sort(out.begin(), out.end(), [](const FamilySnapshot& a, const FamilySnapshot& b) {
-    return a.name < b.name;
-  });
   return out;
 }
 
-std::string Registry::Render() const { return RenderText(Collect()); }
+std::string Registry::Render() const { return prometheus::TextSerializer().Serialize(Collect()); }
+
+void AddToCounter(Counter& counter, double value) {
+  if (std::isfinite(value) && value > 0) counter.Increment(value);
+}
+
+void Observe(Histogram& histogram, double value) {
+  if (!std::isnan(value)) histogram.Observe(value);
+}
+
+void ObserveSeconds(Histogram& histogram, std::chrono::nanoseconds duration) {
+  Observe(histogram, std::chrono::duration<double>(duration).count());
+}
 
 }  // namespace cte::metrics

@@ -2,8 +2,10 @@
 //   cte_tenant_api_requests_total{tenant,endpoint,code}
 //   cte_tenant_api_request_duration_seconds{tenant,endpoint}
 //   cte_tenant_api_throttled_total{tenant}
+// Children are cached after their first use (every tenant request records here).
 #pragma once
 
+#include "operator/metrics/child_cache.h"
 #include "operator/metrics/registry.h"
 #include "operator/netskope/tenant_api_observer.h"
 
@@ -18,9 +20,9 @@ class TenantApiMetrics : public netskope::TenantApiObserver {
   void OnThrottled(std::string_view tenant) override;
 
  private:
-  Family<Counter>& requests_;
-  Family<Histogram>& duration_;
-  Family<Counter>& throttled_;
+  ChildCache<Counter> requests_;
+  ChildCache<Histogram> duration_;
+  ChildCache<Counter> throttled_;
 };
 
 }  // namespace cte::metrics

@@ -313,17 +313,44 @@ StatusOr<AlertPage> NetskopeClient::IterateAlerts(AlertType type, std::string_vi
   return std::move(*page);
 }
 
-StatusOr<std::optional<UrlList>> FindUrlListByName(TenantClient& client, std::string_view name) {
+namespace {
+
+// Every live list named `name` (not pending deletion), lowest id first.
+StatusOr<std::vector<UrlList>> ListsNamed(TenantClient& client, std::string_view name) {
   ListUrlListsOptions options;
   options.fields = {"id", "name", "modify_type", "pending"};
   auto lists = client.ListUrlLists(options);
   if (!lists.ok()) return lists.status();
+  std::vector<UrlList> out;
   for (auto& list : *lists) {
     if (list.name == name && !(list.pending && list.modify_type == "Deleted")) {
-      return std::optional<UrlList>(std::move(list));
+      out.push_back(std::move(list));
     }
   }
-  return std::optional<UrlList>();
+  std::sort(out.begin(), out.end(), [](const UrlList& a, const UrlList& b) { return a.id < b.id; });
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::optional<UrlList>> FindUrlListByName(TenantClient& client, std::string_view name) {
+  auto lists = ListsNamed(client, name);
+  if (!lists.ok()) return lists.status();
+  if (lists->empty()) return std::optional<UrlList>();
+  return std::optional<UrlList>(std::move(lists->front()));
+}
+
+StatusOr<std::optional<UrlList>> ResolveUrlListByName(TenantClient& client, std::string_view name) {
+  auto lists = ListsNamed(client, name);
+  if (!lists.ok()) return lists.status();
+  if (lists->empty()) return std::optional<UrlList>();
+  for (size_t i = 1; i < lists->size(); ++i) {
+    // A duplicate from a create applied twice. Deleting is idempotent enough: a retry of this
+    // lookup finds it pending deletion and leaves it alone.
+    auto deleted = client.DeleteUrlList((*lists)[i].id);
+    if (!deleted.ok() && deleted.status().code() != StatusCode::kNotFound) return deleted.status();
+  }
+  return std::optional<UrlList>(std::move(lists->front()));
 }
 
 }  // namespace cte::netskope

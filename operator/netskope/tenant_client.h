@@ -67,7 +67,21 @@ class TenantClient {
 };
 
 // Looks a list up by name, as CE does (names are the key, reference §3.5 step 3). One GET with
-// field=id,name. nullopt when no list (or only one pending deletion) has that name.
+// field=id,name. nullopt when no list (or only one pending deletion) has that name. Read-only:
+// with several lists of the name it returns the one with the lowest id.
 StatusOr<std::optional<UrlList>> FindUrlListByName(TenantClient& client, std::string_view name);
+
+// The lookup the sharing layer uses before it writes a list, and the rule that makes a create
+// sent twice harmless. A POST can reach the tenant twice: cpprestsdk resends a request whose
+// pooled keep-alive connection was reset after the tenant processed it, and a caller may retry
+// after an ambiguous failure. The tenant does not document names as unique (reference §3.5), so
+// that can leave two lists of one name. The rule: the list with the lowest id (the first created)
+// is the list; every other live list of that name is deleted (pending until the next deploy,
+// which the sharing layer runs once per tenant per cycle) and the lowest is returned. So after one
+// lookup there is one list of the name, and writes go to the id returned here, never to an id
+// remembered from a create's answer. Callers create only when this returns nullopt, and after a
+// create that failed they call this again before creating again (a tenant that refuses duplicate
+// names answers the resent create with a 400 although the first one succeeded).
+StatusOr<std::optional<UrlList>> ResolveUrlListByName(TenantClient& client, std::string_view name);
 
 }  // namespace cte::netskope

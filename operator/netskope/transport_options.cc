@@ -21,6 +21,9 @@ http::TransportOptions TenantTransportOptions(const TenantConnection& connection
                                               const EnvLookup& env) {
   http::TransportOptions options;
   options.tls.ca_bundle_pem = connection.ca_bundle_pem;
+  // caBundleSecretRef adds to the system roots (a TLS-inspecting proxy's CA); the tenant's own
+  // certificate still chains to a public CA.
+  options.tls.ca_bundle_adds_to_system_roots = true;
   options.tls.insecure_skip_verify = false;
   if (connection.use_system_proxy) {
     // The same variables (and precedence) as http::ProxyFromEnvironment.

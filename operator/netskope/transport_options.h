@@ -13,7 +13,8 @@ namespace cte::netskope {
 
 struct TenantConnection {
   bool use_system_proxy = false;
-  std::string ca_bundle_pem;  // empty: the system trust store
+  // caBundleSecretRef's PEM, trusted in addition to the system roots (never instead of them).
+  std::string ca_bundle_pem;
 };
 
 // Environment lookup, injectable so tests need not touch the process environment.

@@ -110,6 +110,31 @@ admin '{"action":"respond","pathPrefix":"/api/v1/namespaces/default/configmaps",
 out=$(curl -s "$CM")
 expect_contains "$out" '"reason":"InternalError"'
 
+# --- delay: answered normally, but late ----------------------------------------------------------
+admin '{"action":"delay","pathPrefix":"/api/v1/namespaces/default/configmaps/cm1","method":"GET","delayMs":700,"count":1}'
+slow=$(curl -s -o "$WORK/slow.json" -w '%{http_code} %{time_total}' "$CM/cm1")
+[[ ${slow% *} == 200 ]] || fail "a delayed request must still succeed: $slow"
+awk -v t="${slow#* }" 'BEGIN { exit !(t >= 0.7) }' || fail "the delayed GET came back after ${slow#* } s"
+expect_contains "$(cat "$WORK/slow.json")" '"name":"cm1"'
+fast=$(curl -s -o /dev/null -w '%{time_total}' "$CM/cm1")
+awk -v t="$fast" 'BEGIN { exit !(t < 0.7) }' || fail "count 1 must delay only one request (took $fast s)"
+out=$(curl -s -X POST -d '{"action":"delay","pathPrefix":"/api"}' "$APISERVER_URL/__local/faults")
+expect_contains "$out" "delayMs"
+
+# --- metadata-only reads, as controller-runtime's metadata informers ask for them -----------------
+meta='application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+out=$(curl -sf -H "Accept: $meta" "$CM")
+[[ $(jq -r .kind <<<"$out") == PartialObjectMetadataList ]] || fail "list kind: $out"
+[[ $(jq -r '.items[0].kind' <<<"$out") == PartialObjectMetadata ]] || fail "item kind: $out"
+[[ $(jq '[.items[] | select(has("data"))] | length' <<<"$out") == 0 ]] || fail "data leaked: $out"
+rv=$(list_rv)
+curl -sN -H "Accept: ${meta/List/}" "$CM?watch=1&resourceVersion=$rv" >"$WORK/w5" &
+PIDS+=($!)
+create_cm meta-watched
+wait_for "a metadata-only watch event" file_contains "$WORK/w5" '"name":"meta-watched"'
+expect_contains "$(cat "$WORK/w5")" '"kind":"PartialObjectMetadata"'
+expect_not_contains "$(cat "$WORK/w5")" '"data"'
+
 # Unknown admin actions are refused with the list of valid ones.
 out=$(curl -s -X POST -d '{"action":"explode"}' "$APISERVER_URL/__local/faults")
 expect_contains "$out" "closeWatches"

@@ -1,6 +1,6 @@
 # Shared helpers for the kubectl-driven end-to-end tests. Source it, then call start_apiserver.
 # Every process a test starts is killed on exit; every wait has a deadline (no sleeps for
-# correctness).
+# correctness). KEEP_WORK=1 keeps the work directory (logs, kubeconfig) for a post-mortem.
 set -euo pipefail
 
 BIN_DIR=${CTE_BIN_DIR:?CTE_BIN_DIR must point at build/bin}
@@ -16,7 +16,11 @@ cleanup() {
   for pid in "${PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
-  rm -rf "$WORK"
+  if [[ -n ${KEEP_WORK:-} ]]; then
+    echo "kept the work directory $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
 }
 trap cleanup EXIT
 

@@ -19,11 +19,8 @@
 #include "operator/netskope/alert_iterator.h"
 #include "operator/netskope/netskope_client.h"
 #include "operator/netskope/transport_options.h"
-
-// Under LeakSanitizer (the asan preset): OpenSSL's per-thread error state, allocated on
-// cpprestsdk's pool threads during a TLS handshake, is never freed because those threads outlive
-// main. That is a library artefact, not a leak of ours; only OpenSSL's allocations are ignored.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libcrypto.so\n"; }
+#include "tests/testing/scoped_env.h"
+#include "tests/testing/scripted_server.h"
 
 namespace cte::netskope {
 namespace {
@@ -96,7 +93,9 @@ class ContractTest : public ::testing::Test {
  protected:
   static constexpr int kV2PerSecond = 20;
 
-  void SetUp() override {
+  void SetUp() override { StartSimulator(BaseOptions()); }
+
+  static tenantsim::SimulatorOptions BaseOptions() {
     tenantsim::SimulatorOptions o;
     o.tokens.push_back(tenantsim::FullAccessToken(kV1, tenantsim::TokenApi::kV1));
     o.tokens.push_back(tenantsim::FullAccessToken(kV2, tenantsim::TokenApi::kV2));
@@ -108,7 +107,7 @@ class ContractTest : public ::testing::Test {
     o.limits.v2_requests_per_second = kV2PerSecond;  // v1 and iterator keep the published values
     o.iterator_page_size = 10;
     o.iterator_wait_seconds = 1;
-    StartSimulator(o);
+    return o;
   }
 
   void StartSimulator(tenantsim::SimulatorOptions o) {
@@ -178,6 +177,77 @@ class ContractTest : public ::testing::Test {
 };
 
 // --- URL lists --------------------------------------------------------------------------------
+
+// A create that reaches the tenant twice (docs/netskope-client.md, "Creates sent twice").
+class CreateSentTwiceTest : public ContractTest {
+ protected:
+  // Creates `name` while the simulator applies the POST and then resets the connection instead of
+  // answering. cpprestsdk resends a request whose pooled keep-alive connection was reset, so the
+  // POST usually reaches the tenant a second time. Returns whether it did.
+  bool CreateThroughAReset(const std::string& name, StatusOr<UrlListWriteResult>* result) {
+    sim_->ClearRequestLog();
+    // A keep-alive connection for the POST to reuse.
+    EXPECT_TRUE(client_->ListUrlLists({{"id"}, std::nullopt}).ok());
+    Fault f;
+    f.kind = Fault::Kind::kResetAfter;
+    f.method = "POST";
+    f.path = "/api/v2/policy/urllist";
+    sim_->AddFault(f);
+    *result = client_->CreateUrlList(name, {"dup.example"}, UrlListType::kExact);
+    sim_->ClearFaults();
+    return Entries(sim_->RequestLog(), "POST /api/v2/policy/urllist").size() == 2;
+  }
+
+  // Lists named `name` on the tenant that are not deleted, staged or applied.
+  std::vector<int64_t> LiveIds(const std::string& name) {
+    std::vector<int64_t> ids;
+    const json snapshot = sim_->UrlListsSnapshot();
+    for (const auto& l : snapshot["urlLists"]) {
+      if (l["name"] == name && !l["deleted"].get<bool>()) ids.push_back(l["id"].get<int64_t>());
+    }
+    return ids;
+  }
+
+  // Runs the scenario until the POST was sent twice (or gives up after a few tries) and checks
+  // after every try that the lookup leaves exactly one list, the first one created.
+  void ExpectOneListAfterLookup(bool expect_duplicate_before_lookup) {
+    bool sent_twice = false;
+    for (int attempt = 0; attempt < 10 && !sent_twice; ++attempt) {
+      const std::string name = "cte-dup-" + std::to_string(attempt);
+      StatusOr<UrlListWriteResult> created = InvalidArgumentError("not run");
+      sent_twice = CreateThroughAReset(name, &created);
+      std::vector<int64_t> before = LiveIds(name);
+      ASSERT_FALSE(before.empty()) << created.status().ToString();
+      if (sent_twice && expect_duplicate_before_lookup) {
+        EXPECT_EQ(before.size(), 2u) << "the tenant applied the create twice";
+      }
+      auto resolved = ResolveUrlListByName(*client_, name);
+      ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+      ASSERT_TRUE(resolved->has_value());
+      EXPECT_EQ((*resolved)->id, before.front());
+      ASSERT_TRUE(client_->DeployUrlLists().ok());
+      EXPECT_EQ(LiveIds(name), std::vector<int64_t>{before.front()});
+      // A second lookup finds the same single list and changes nothing.
+      auto again = ResolveUrlListByName(*client_, name);
+      ASSERT_TRUE(again.ok() && again->has_value());
+      EXPECT_EQ((*again)->id, before.front());
+    }
+    EXPECT_TRUE(sent_twice) << "cpprestsdk never resent the POST in 10 tries";
+  }
+};
+
+TEST_F(CreateSentTwiceTest, ATenantThatAllowsDuplicateNamesIsLeftWithOneListAfterTheLookup) {
+  tenantsim::SimulatorOptions o = BaseOptions();
+  o.unique_url_list_names = false;
+  StartSimulator(o);
+  ExpectOneListAfterLookup(/*expect_duplicate_before_lookup=*/true);
+}
+
+TEST_F(CreateSentTwiceTest, ATenantThatRefusesDuplicateNamesFailsTheResendButTheListIsFound) {
+  // The resent POST gets "already exists" although the first one created the list: the create
+  // reports an error, and the lookup the rule asks for afterwards finds the list.
+  ExpectOneListAfterLookup(/*expect_duplicate_before_lookup=*/false);
+}
 
 TEST_F(ContractTest, UrlListLifecycleFromCreateToDeployedDelete) {
   UrlList created = Create("cte-malsites", {"cedefaultpush.io"});
@@ -644,7 +714,10 @@ class RelayProxy {
           ++seen_;
           http::ClientRequest out;
           out.method = req.method;
-          out.url = req.path + (req.raw_query.empty() ? "" : "?" + req.raw_query);
+          // A proxied plain-HTTP request names its target in absolute form; the server hands
+          // its authority over as Host.
+          out.url = "http://" + req.Header("Host") + req.path +
+                    (req.raw_query.empty() ? "" : "?" + req.raw_query);
           out.body = req.body;
           for (const auto& [k, v] : req.headers) {
             if (k == "Host" || k == "Content-Length" || k == "Connection" ||
@@ -677,24 +750,7 @@ class RelayProxy {
   std::atomic<int> seen_{0};
 };
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using cte::testing::ScopedEnv;
 
 TEST_F(ContractTest, UseSystemProxyGoesThroughHttpsProxyUnlessNoProxyMatches) {
   RelayProxy proxy;
@@ -726,45 +782,12 @@ TEST_F(ContractTest, UseSystemProxyGoesThroughHttpsProxyUnlessNoProxyMatches) {
   }
 }
 
-// Accepts one connection and answers in plain HTTP at once, whatever the client sent.
-class PlainHttpResponder {
- public:
-  PlainHttpResponder() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(fd_, 4);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] {
-      int conn = ::accept(fd_, nullptr, nullptr);
-      if (conn < 0) return;
-      const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]";
-      ::send(conn, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
-      ::shutdown(conn, SHUT_RDWR);
-      ::close(conn);
-    });
-  }
-  ~PlainHttpResponder() {
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(fd_);
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-};
-
 TEST_F(ContractTest, HttpsIsNeverDowngradedToPlainHttp) {
   // A server that answers plain HTTP on an https:// URL must fail the TLS handshake, never be
   // read as an answer; the failure is a retryable transport error.
-  PlainHttpResponder plain;
+  cte::testing::ScriptedServer plain([](int fd, int) {
+    cte::testing::ScriptedServer::Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+  });
   NetskopeClientOptions o = Options(kV1, kV2);
   o.base_url = "https://127.0.0.1:" + std::to_string(plain.port());
   o.retry.max_attempts = 1;

@@ -16,6 +16,7 @@
 #include "operator/core/random.h"
 #include "operator/netskope/netskope_client.h"
 #include "operator/netskope/transport_options.h"
+#include "tests/testing/test_certs.h"
 
 namespace cte::netskope {
 namespace {
@@ -120,6 +121,45 @@ TEST(SimulatorBinaryTest, PrintsItsUrlServesTheConfigAndStopsOnSigterm) {
   EXPECT_TRUE(client.UpdateFileHashList("cte-hashes", {std::string(32, 'a')}).ok());
 
   EXPECT_EQ(sim.StopWith(SIGTERM), 0);
+}
+
+TEST(SimulatorBinaryTest, ServesHttpsAndATenantCaBundleIsTrusted) {
+  // A tenant behind a TLS-inspecting proxy: its certificate chains to a private CA that the
+  // NetskopeTenant's caBundleSecretRef supplies.
+  cte::testing::ScratchDir dir;
+  cte::testing::Pem ca = cte::testing::MakeCertificate("inspecting-proxy-ca", "");
+  cte::testing::Pem leaf =
+      cte::testing::MakeCertificate("127.0.0.1", "IP:127.0.0.1", &ca, /*is_ca=*/false);
+  SimulatorProcess sim({"--listen", "127.0.0.1:0", "--v2-token", "T2", "--tls-cert",
+                        dir.Write("tls.crt", leaf.cert), "--tls-key",
+                        dir.Write("tls.key", leaf.key)});
+  std::string url = sim.FirstLine();
+  ASSERT_EQ(url.rfind("https://127.0.0.1:", 0), 0u) << url;
+
+  RealClock clock;
+  RealRandom random;
+  NetskopeClientOptions o;
+  o.tenant = "sim";
+  o.base_url = url;
+  o.v2_token = SecretString("T2");
+  o.retry.max_attempts = 1;
+  auto trusted = NewTenantTransport({false, ca.cert});
+  NetskopeClient client(o, *trusted, clock, random, nullptr);
+  auto lists = client.ListUrlLists({});
+  EXPECT_TRUE(lists.ok()) << lists.status().ToString();
+  // Without the bundle the private CA is unknown: refused, never downgraded.
+  auto untrusted = NewTenantTransport({false, ""});
+  NetskopeClient refused(o, *untrusted, clock, random, nullptr);
+  auto r = refused.ListUrlLists({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_EQ(sim.StopWith(SIGTERM), 0);
+}
+
+TEST(SimulatorBinaryTest, TlsNeedsBothFiles) {
+  SimulatorProcess sim({"--tls-cert", "/nonexistent.crt"});
+  EXPECT_EQ(sim.FirstLine(), "");
+  EXPECT_EQ(sim.StopWith(0), 2);
 }
 
 TEST(SimulatorBinaryTest, ABadConfigExitsWithUsageError) {

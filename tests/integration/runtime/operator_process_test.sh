@@ -91,15 +91,34 @@ kill -9 "$a_PID"
 WAIT_SECONDS=20 wait_for "b to take over after SIGKILL" is_leader_metric "$b_METRICS" 1
 ((SECONDS - start <= 18)) || fail "takeover after SIGKILL took $((SECONDS - start)) s"
 
-# SIGTERM the leader: it releases the lease, so c leads within a few seconds.
+# SIGTERM while the leader is inside a slow reconcile: it stops taking work, lets the reconcile
+# finish, and only then releases the lease, so c's first reconcile of that widget starts after
+# b's has ended (never two replicas writing at once). Takeover: the 3 s reconcile plus a retry.
 start_operator c
 wait_for "c to be ready" curl -sf "http://$c_PROBES/readyz"
+k apply -f - >/dev/null <<YAML
+apiVersion: test.cte.netskope.io/v1
+kind: Widget
+metadata: {name: slow}
+spec: {size: 1, reconcileMillis: 3000}
+YAML
+slow_log() {  # log message -> timestamps of that message for default/slow
+  jq -r --arg m "$2" 'select(.msg == $m and .object == "default/slow") | .ts' "$1" 2>/dev/null
+}
+wait_for "b to be inside the slow reconcile" bash -c "grep -q 'slow reconcile started' '$WORK/b.log'"
 start=$SECONDS
 kill -TERM "$b_PID"
 wait "$b_PID" && b_code=0 || b_code=$?
 [[ $b_code == 0 ]] || fail "b exited with $b_code after SIGTERM"
-WAIT_SECONDS=6 wait_for "c to take over after SIGTERM" is_leader_metric "$c_METRICS" 1
 expect_contains "$(cat "$WORK/b.log")" "released the lease"
+WAIT_SECONDS=8 wait_for "c to take over after SIGTERM" is_leader_metric "$c_METRICS" 1
+((SECONDS - start <= 6)) || fail "takeover after SIGTERM took $((SECONDS - start)) s"
+c_started() { [[ -n $(slow_log "$WORK/c.log" "slow reconcile started") ]]; }
+wait_for "c to reconcile the slow widget" c_started
+b_end=$(slow_log "$WORK/b.log" "slow reconcile finished" | tail -n1)
+c_begin=$(slow_log "$WORK/c.log" "slow reconcile started" | head -n1)
+[[ -n $b_end ]] || fail "b did not finish its reconcile before exiting"
+[[ $c_begin > $b_end ]] || fail "c began reconciling default/slow at $c_begin, before b ended at $b_end"
 
 # A leader that cannot renew within the renew deadline (10 s) exits with status 1 at once.
 admin '{"action":"respond","pathPrefix":"/apis/coordination.k8s.io/v1/namespaces/default/leases","code":503,"count":100000}'

@@ -7,11 +7,15 @@
 #include <thread>
 
 #include "hack/local-apiserver/api_server.h"
+#include "operator/core/base64.h"
 #include "operator/core/json_util.h"
 #include "operator/http/socket_transport.h"
 #include "operator/kube/client.h"
+#include "operator/kube/controller.h"
 #include "operator/kube/informer.h"
+#include "operator/kube/lister.h"
 #include "operator/kube/object_helpers.h"
+#include "operator/kube/secret_store.h"
 
 namespace cte::kube {
 namespace {
@@ -203,39 +207,192 @@ TEST_F(RuntimeIntegrationTest, StatusWriteRetriesAConflictAndSkipsUnchangedStatu
   EXPECT_EQ(Requests(put), 2);
 }
 
-TEST_F(RuntimeIntegrationTest, OwnStatusWriteDoesNotReachHandlers) {
+class CountingReconciler : public Reconciler {
+ public:
+  Result Reconcile(const Request&, const ReconcileContext&) override {
+    ++calls;
+    return Result::Ok();
+  }
+  std::atomic<int> calls{0};
+};
+
+// A status write reaches every handler of the informer (a controller that Watches this kind must
+// see a Ready change), while the owning controller's generation predicate keeps it from
+// reconciling its own status write.
+TEST_F(RuntimeIntegrationTest, StatusWriteReachesOtherHandlersButNotTheOwner) {
   json w = CreateWidget("echo");
-  StartInformer();
-  StatusWriter writer(*client_, kWidgets, "test", informer_.get());
+  InformerOptions o;
+  informer_ = std::make_unique<Informer>(*client_, kWidgets, clock_, random_, NullLogger(), o);
+  informer_->AddHandler(&handler_);
+  CountingReconciler owner_reconciler;
+  Controller owner("owner", owner_reconciler, clock_, random_, NullLogger());
+  owner.For(*informer_);
+  informer_->Start();
+  ASSERT_TRUE(informer_->WaitForSync(std::chrono::seconds(10)));
+  owner.Start();
+  ASSERT_TRUE(WaitUntil([&] { return owner_reconciler.calls == 1; }));
+
+  StatusWriter writer(*client_, kWidgets, "test");
   auto written = writer.Write(w, {{"observedGeneration", 1}});
   ASSERT_TRUE(written.ok());
-  std::string rv = (*written)["metadata"]["resourceVersion"];
-  // Wait until the informer has seen past our write (its echo, then a bookmark).
-  ASSERT_TRUE(
-      WaitUntil([&] { return std::stoull(informer_->resource_version()) >= std::stoull(rv); }));
-  EXPECT_EQ(handler_.Get("update:default/echo"), 0);
+  ASSERT_TRUE(WaitUntil([&] { return handler_.Get("update:default/echo") == 1; }));
   EXPECT_EQ((*informer_->cache().Get("default/echo"))["status"]["observedGeneration"], 1);
-  // Someone else's write is delivered.
+
+  // A spec change passes the owner's predicate. Its reconcile being the second one shows that
+  // the status write before it caused none.
   ASSERT_TRUE(client_
                   ->Do(PatchRequest(kWidgets, "default", "echo", PatchType::kMerge,
                                     {{"spec", {{"size", 2}}}}))
                   .ok());
-  ASSERT_TRUE(WaitUntil([&] { return handler_.Get("update:default/echo") == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return handler_.Get("update:default/echo") == 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return owner_reconciler.calls == 2; }));
+  owner.Stop(std::chrono::seconds(5));
+  EXPECT_EQ(owner_reconciler.calls, 2);
 }
 
 TEST_F(RuntimeIntegrationTest, FinalizersAreAddedAndRemovedWithGuardedPatches) {
   json w = CreateWidget("fin");
   auto added = AddFinalizer(*client_, kWidgets, w, "test/one");
   ASSERT_TRUE(added.ok()) << added.status().ToString();
-  auto again = AddFinalizer(*client_, kWidgets, *added, "test/two");
+  EXPECT_TRUE(added->changed);
+  auto again = AddFinalizer(*client_, kWidgets, added->object, "test/two");
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)["metadata"]["finalizers"], json({"test/one", "test/two"}));
-  // A stale view (someone removed test/one meanwhile) must not remove the wrong entry.
-  ASSERT_TRUE(RemoveFinalizer(*client_, kWidgets, *again, "test/one").ok());
-  auto stale = RemoveFinalizer(*client_, kWidgets, *again, "test/two");  // index 1 no longer exists
-  EXPECT_FALSE(stale.ok());
+  EXPECT_EQ(again->object["metadata"]["finalizers"], json({"test/one", "test/two"}));
+  auto unchanged = AddFinalizer(*client_, kWidgets, again->object, "test/two");
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_FALSE(unchanged->changed);
+  // A stale view (someone removed test/one meanwhile) must not remove the wrong entry, and the
+  // failed `test` is a conflict to retry after re-reading, not a terminal error.
+  ASSERT_TRUE(RemoveFinalizer(*client_, kWidgets, again->object, "test/one").ok());
+  auto stale = RemoveFinalizer(*client_, kWidgets, again->object, "test/two");  // index 1 is gone
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << stale.status().ToString();
+  EXPECT_TRUE(Result::FromStatus(stale.status()).kind() == Result::Kind::kRetryableError);
   auto fresh = client_->Do(GetRequest(kWidgets, "default", "fin"));
   EXPECT_EQ((*fresh)["metadata"]["finalizers"], json({"test/two"}));
+}
+
+// A typed view of the test kind: size must be at most 100 (a rule the server does not know, to
+// exercise an object that does not parse).
+struct TypedWidget {
+  std::string name;
+  int64_t size = 0;
+  std::string secret;
+  static StatusOr<TypedWidget> FromJson(const json& j) {
+    TypedWidget w;
+    w.name = j.value("/metadata/name"_json_pointer, std::string());
+    w.size = j.value("/spec/size"_json_pointer, int64_t{0});
+    w.secret = j.value("/spec/secretRef/name"_json_pointer, std::string());
+    if (w.size > 100) return InvalidArgumentError("spec.size: must be at most 100");
+    return w;
+  }
+};
+
+TEST_F(RuntimeIntegrationTest, TypedListerParsesOncePerObjectVersion) {
+  CreateWidget("small");
+  json big = {{"apiVersion", "test.cte.netskope.io/v1"},
+              {"kind", "Widget"},
+              {"metadata", {{"name", "big"}, {"namespace", "default"}}},
+              {"spec", {{"size", 500}}}};
+  ASSERT_TRUE(client_->Do(CreateRequest(kWidgets, "default", big)).ok());
+  InformerOptions o;
+  informer_ = std::make_unique<Informer>(*client_, kWidgets, clock_, random_, NullLogger(), o);
+  Lister<TypedWidget> widgets(*informer_);
+  widgets.AddIndex("size",
+                   [](const TypedWidget& w) { return std::vector{std::to_string(w.size)}; });
+  informer_->Start();
+  ASSERT_TRUE(informer_->WaitForSync(std::chrono::seconds(10)));
+
+  auto first = widgets.Get("default", "small");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = widgets.Get("default", "small");
+  EXPECT_EQ(first->get(), again->get());  // the same parsed object, not a second parse
+  EXPECT_EQ(widgets.Get("default", "missing").status().code(), StatusCode::kNotFound);
+  auto bad = widgets.Get("default", "big");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("spec.size"), std::string::npos);
+  EXPECT_EQ(widgets.List("default").size(), 1u);  // the one that parses
+  EXPECT_EQ(widgets.ByIndex("size", "1").size(), 1u);
+
+  ASSERT_TRUE(client_
+                  ->Do(PatchRequest(kWidgets, "default", "small", PatchType::kMerge,
+                                    {{"spec", {{"size", 7}}}}))
+                  .ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    auto w = widgets.Get("default", "small");
+    return w.ok() && (*w)->size == 7;
+  }));
+  EXPECT_NE(widgets.Get("default", "small")->get(), first->get());
+  EXPECT_EQ((*first)->size, 1);  // a handed-out object never changes under its holder
+  EXPECT_EQ(widgets.ByIndex("size", "7").size(), 1u);
+}
+
+TEST_F(RuntimeIntegrationTest, SecretStoreHoldsOnlyReferencedSecretsAndSeesRotation) {
+  const GroupVersionResource kSecrets = kSecretsResource;
+  auto secret = [](const std::string& name, const std::string& token) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "Secret"},
+                {"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"data", {{"token", Base64Encode(token)}}}};
+  };
+  ASSERT_TRUE(client_->Do(CreateRequest(kSecrets, "default", secret("used", "one"))).ok());
+  ASSERT_TRUE(client_->Do(CreateRequest(kSecrets, "default", secret("unused", "two"))).ok());
+  json w = {{"apiVersion", "test.cte.netskope.io/v1"},
+            {"kind", "Widget"},
+            {"metadata", {{"name", "user"}, {"namespace", "default"}}},
+            {"spec", {{"size", 1}, {"secretRef", {{"name", "used"}}}}}};
+  ASSERT_TRUE(client_->Do(CreateRequest(kWidgets, "default", w)).ok());
+
+  InformerOptions meta_only;
+  meta_only.metadata_only = true;
+  Informer secrets(*client_, kSecrets, clock_, random_, NullLogger(), meta_only);
+  informer_ = std::make_unique<Informer>(*client_, kWidgets, clock_, random_, NullLogger());
+  Lister<TypedWidget> widgets(*informer_);
+  widgets.AddIndex("secret", [](const TypedWidget& x) {
+    return x.secret.empty() ? std::vector<std::string>{} : std::vector{"default/" + x.secret};
+  });
+  SecretStore store(*client_, secrets);
+  store.AddReferrer(*informer_, "secret");
+  informer_->Start();
+  secrets.Start();
+  ASSERT_TRUE(informer_->WaitForSync(std::chrono::seconds(10)));
+  ASSERT_TRUE(secrets.WaitForSync(std::chrono::seconds(10)));
+
+  // The informer keeps metadata only: no Secret's data is in memory until asked for.
+  for (const auto& s : secrets.cache().List()) EXPECT_FALSE(s->contains("data")) << s->dump();
+  EXPECT_EQ((*secrets.cache().Get("default/unused"))["kind"], "PartialObjectMetadata");
+  auto got = store.Get("default", "used");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ((*got)->Find("token")->Reveal(), "one");
+  EXPECT_EQ(store.HeldCount(), 1u);
+  const std::string get_path = "GET /api/v1/namespaces/default/secrets/used";
+  EXPECT_EQ(Requests(get_path), 1);
+  ASSERT_TRUE(store.Get("default", "used").ok());
+  EXPECT_EQ(Requests(get_path), 1);  // unchanged: served from what is held
+
+  // Rotation: the metadata watch sees the new resourceVersion, and the next Get fetches again.
+  json rotated = *client_->Do(GetRequest(kSecrets, "default", "used"));
+  rotated["data"]["token"] = Base64Encode("three");
+  ASSERT_TRUE(client_->Do(UpdateRequest(kSecrets, "default", "used", rotated)).ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    auto s = store.Get("default", "used");
+    return s.ok() && (*s)->Find("token")->Reveal() == "three";
+  }));
+
+  // An unreferenced Secret is answered but not held; dropping the reference drops the data.
+  auto unused = store.Get("default", "unused");
+  ASSERT_TRUE(unused.ok());
+  EXPECT_EQ((*unused)->Find("token")->Reveal(), "two");
+  EXPECT_EQ(store.HeldCount(), 1u);
+  ASSERT_TRUE(client_
+                  ->Do(PatchRequest(kWidgets, "default", "user", PatchType::kMerge,
+                                    {{"spec", {{"secretRef", nullptr}}}}))
+                  .ok());
+  ASSERT_TRUE(WaitUntil([&] { return widgets.ByIndex("secret", "default/used").empty(); }));
+  ASSERT_TRUE(store.Get("default", "unused").ok());
+  EXPECT_EQ(store.HeldCount(), 0u);
+  EXPECT_EQ(store.Get("default", "nope").status().code(), StatusCode::kNotFound);
+  secrets.Stop();
 }
 
 TEST(KubeClientRetryTest, TooManyRequestsWaitsForRetryAfter) {

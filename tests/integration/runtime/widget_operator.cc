@@ -1,95 +1,100 @@
-// widget-operator: the controller runtime driven by a tiny reconciler over the test kind Widget
-// (testdata/widget-crd.yaml). It is the same runtime cte-operator uses; tests and the benchmark
-// run it as a real process against build/bin/local-apiserver.
+// widget-operator: the model reconciler, over the test kind Widget (testdata/widget-crd.yaml). It
+// runs the same runtime as cte-operator; tests and the benchmark run it against local-apiserver.
+// Owns Widget; RBAC: widgets get/list/watch/patch, widgets/status update, secrets get/list/watch,
+// events create, leases get/create/update.
 //
-// Reconcile: keep a finalizer while the widget lives and remove it on delete; read the token of
-// the referenced Secret (never logging it); write status {observedGeneration, Ready condition,
-// lastHandledReconcileAt}; record an Event when Ready changes.
-// RBAC it would need in a cluster: widgets get/list/watch/patch, widgets/status update,
-// secrets get/list/watch, events create, leases get/create/update.
-#include <string>
-#include <vector>
+// Keeps a finalizer while the widget lives and removes it on delete; reads the token of the
+// referenced Secret (never logging it); writes observedGeneration, the Ready condition and
+// lastHandledReconcileAt; records an Event when Ready changes. spec.reconcileMillis makes a
+// reconcile take that long (the shutdown tests use it) and logs its start and end.
+#include <thread>
 
+#include "controllers/api/common.h"
 #include "operator/app/operator_app.h"
-#include "operator/core/base64.h"
-#include "operator/core/secret_string.h"
+#include "operator/kube/lister.h"
 #include "operator/kube/object_helpers.h"
 
 namespace {
 
-using nlohmann::json;
 namespace kube = cte::kube;
-
 const kube::GroupVersionResource kWidgets{"test.cte.netskope.io", "v1", "widgets", true, "Widget"};
-const kube::GroupVersionResource kSecrets{"", "v1", "secrets", true, "Secret"};
 constexpr const char* kFinalizer = "test.cte.netskope.io/cleanup";
+
+struct Widget {
+  cte::api::ObjectMeta metadata;
+  std::optional<std::string> secret_name, secret_key;
+  std::optional<int64_t> reconcile_millis;
+  static cte::StatusOr<Widget> FromJson(const nlohmann::json& j) {
+    Widget w;
+    const nlohmann::json spec = j.value("spec", nlohmann::json::object());
+    const nlohmann::json ref = spec.value("secretRef", nlohmann::json::object());
+    cte::api::FieldReader r(j, ""), s(spec, "spec"), sr(ref, "spec.secretRef");
+    r.Required("metadata", &w.metadata);
+    s.Optional("reconcileMillis", &w.reconcile_millis);
+    sr.Optional("name", &w.secret_name);
+    sr.Optional("key", &w.secret_key);
+    for (auto* reader : {&s, &sr}) r.Keep(reader->status());
+    if (!r.ok()) return r.status();
+    return w;
+  }
+  std::vector<std::string> SecretKeys() const {
+    if (!secret_name) return {};
+    return {metadata.namespace_name + "/" + *secret_name};
+  }
+};
 
 class WidgetReconciler : public kube::Reconciler {
  public:
-  WidgetReconciler(cte::app::AppContext& ctx, kube::Informer& widgets, kube::Informer& secrets)
+  explicit WidgetReconciler(cte::app::AppContext& ctx)
       : ctx_(ctx),
-        widgets_(widgets),
-        secrets_(secrets),
-        status_(ctx.client, kWidgets, "widget-operator", &widgets),
+        widgets_(ctx.manager.InformerFor(kWidgets)),
+        status_(ctx.client, kWidgets, "widget-operator"),
         events_(ctx.client, ctx.clock, ctx.log, "test.cte.netskope.io/widget-operator",
-                "widget-operator-0") {}
+                ctx.identity) {
+    widgets_.AddIndex("secret", [](const Widget& w) { return w.SecretKeys(); });
+    ctx.manager.Secrets().AddReferrer(widgets_.informer(), "secret");
+    kube::Controller& c = ctx.manager.AddController("widget", *this);
+    c.For(widgets_.informer());
+    c.Watches(ctx.manager.Secrets().informer(),
+              kube::EnqueueByIndex(widgets_.informer(), "secret"));
+  }
 
   kube::Result Reconcile(const kube::Request& req, const kube::ReconcileContext& rc) override {
-    kube::ObjectPtr cached = widgets_.cache().Get(req.Key());
-    if (!cached) return kube::Result::Ok();  // gone
-    json widget = *cached;
-    if (widget["metadata"].contains("deletionTimestamp")) {
-      if (kube::HasFinalizer(widget, kFinalizer)) {
-        auto removed = kube::RemoveFinalizer(ctx_.client, kWidgets, widget, kFinalizer);
-        if (!removed.ok()) return kube::Result::FromStatus(removed.status());
-        rc.log.Info("finalizer removed");
-      }
-      return kube::Result::Ok();
+    auto widget = widgets_.Get(req);
+    if (!widget.ok()) return kube::Result::IgnoreNotFound(widget.status());
+    kube::ObjectPtr raw = widgets_.Raw(req.ns, req.name);
+    if (kube::IsBeingDeleted(*raw)) {
+      return kube::Result::FromStatus(
+          kube::RemoveFinalizer(ctx_.client, kWidgets, *raw, kFinalizer).status());
     }
-    if (!kube::HasFinalizer(widget, kFinalizer)) {
-      auto added = kube::AddFinalizer(ctx_.client, kWidgets, widget, kFinalizer);
-      if (!added.ok()) return kube::Result::FromStatus(added.status());
-      widget = *added;
+    auto current = kube::AddFinalizer(ctx_.client, kWidgets, *raw, kFinalizer);
+    if (!current.ok()) return kube::Result::FromStatus(current.status());
+    if (auto ms = (*widget)->reconcile_millis.value_or(0); ms > 0) {
+      rc.log.Info("slow reconcile started", {{"millis", ms}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the work being simulated
+      rc.log.Info("slow reconcile finished");
     }
-    kube::Condition ready{"Ready", "True", "Reconciled", "widget is ready",
-                          widget["metadata"].value("generation", int64_t{0})};
-    if (widget.contains("/spec/secretRef"_json_pointer)) {
-      std::string name = widget["spec"]["secretRef"].value("name", "");
-      std::string key = widget["spec"]["secretRef"].value("key", "token");
-      kube::ObjectPtr secret = secrets_.cache().Get(req.ns + "/" + name);
-      std::string data =
-          secret ? secret->value("/data"_json_pointer, json::object()).value(key, "") : "";
-      if (data.empty()) {
-        ready = {"Ready", "False", "SecretMissing", "Secret " + name + " has no key " + key,
-                 ready.observed_generation};
-      } else {
-        cte::SecretString token(cte::Base64Decode(data));
-        // The field renders as "[redacted]": the value itself never reaches the log.
-        rc.log.Debug("using token from secret", {{"secret", name}, {"token", token}});
-      }
-    }
-    json status = widget.value("status", json::object());
-    status["observedGeneration"] = widget["metadata"].value("generation", int64_t{0});
-    auto old_ready = kube::FindCondition(status.value("conditions", json::array()), "Ready");
-    std::string old_ready_status = old_ready ? old_ready->value("status", "") : "";
-    kube::SetCondition(status["conditions"], ready, ctx_.clock.WallNow());
-    std::string requested = widget["metadata"]
-                                .value("annotations", json::object())
-                                .value(kube::kReconcileRequestedAtAnnotation, "");
-    if (!requested.empty()) status["lastHandledReconcileAt"] = requested;
-    auto written = status_.Write(widget, status);
+    kube::StatusUpdate update(current->object, ctx_.clock.WallNow());
+    update.SetCondition(Ready(**widget, rc)).AcknowledgeReconcileRequest();
+    auto written = status_.Write(current->object, update.status());
     if (!written.ok()) return kube::Result::FromStatus(written.status());
-    if (old_ready_status != ready.status) {
-      events_.Record(widget, ready.status == "True" ? "Normal" : "Warning", ready.reason,
-                     "Reconcile", ready.message);
-    }
+    events_.RecordTransitions(*written, update);
     return kube::Result::Ok();
   }
 
  private:
+  kube::Condition Ready(const Widget& w, const kube::ReconcileContext& rc) {
+    if (!w.secret_name) return {"Ready", "True", "Reconciled", "widget is ready"};
+    std::string key = w.secret_key.value_or("token");
+    auto secret = ctx_.manager.Secrets().Get(w.metadata.namespace_name, *w.secret_name);
+    const cte::SecretString* token = secret.ok() ? (*secret)->Find(key) : nullptr;
+    if (!token) return {"Ready", "False", "SecretMissing", "Secret has no key " + key};
+    rc.log.Debug("using token from secret", {{"secret", *w.secret_name}, {"token", *token}});
+    return {"Ready", "True", "Reconciled", "widget is ready"};
+  }
+
   cte::app::AppContext& ctx_;
-  kube::Informer& widgets_;
-  kube::Informer& secrets_;
+  kube::Lister<Widget> widgets_;
   kube::StatusWriter status_;
   kube::EventRecorder events_;
 };
@@ -97,29 +102,9 @@ class WidgetReconciler : public kube::Reconciler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
   std::unique_ptr<WidgetReconciler> reconciler;
-  return cte::app::RunOperator("widget-operator", args, [&](cte::app::AppContext& ctx) {
-    kube::Informer& widgets = ctx.manager.InformerFor(kWidgets);
-    kube::Informer& secrets = ctx.manager.InformerFor(kSecrets);
-    widgets.AddIndex("secret", [](const json& w) {
-      std::vector<std::string> out;
-      std::string name = w.value("/spec/secretRef/name"_json_pointer, std::string());
-      if (!name.empty()) out.push_back(w["metadata"].value("namespace", "") + "/" + name);
-      return out;
-    });
-    reconciler = std::make_unique<WidgetReconciler>(ctx, widgets, secrets);
-    kube::ControllerOptions options;
-    options.workers = ctx.flags.workers;
-    kube::Controller& c = ctx.manager.AddController("widget", *reconciler, options);
-    c.For(widgets);
-    c.Watches(secrets, [&widgets](const json& secret) {
-      std::vector<kube::Request> out;
-      for (const auto& w : widgets.cache().ByIndex("secret", kube::ObjectKey(secret))) {
-        out.push_back(kube::Request::FromKey(kube::ObjectKey(*w)));
-      }
-      return out;
-    });
+  return cte::app::RunOperator("widget-operator", {argv + 1, argv + argc}, [&](auto& ctx) {
+    reconciler = std::make_unique<WidgetReconciler>(ctx);
     return cte::Status::Ok();
   });
 }

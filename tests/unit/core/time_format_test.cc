@@ -58,5 +58,37 @@ TEST(TimeFormatTest, FormatAndParseRoundTrip) {
   EXPECT_EQ(*back, t);
 }
 
+TEST(TimeFormatTest, ParsesWhatGoParsesAsRfc3339) {
+  using std::chrono::system_clock;
+  auto base = system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  struct Case {
+    const char* text;
+    system_clock::time_point want;
+  };
+  const Case cases[] = {
+      {"2027-01-15T08:00:00Z", base},
+      {"2027-01-15T08:00:00.123456Z", base + std::chrono::microseconds(123'456)},
+      {"2027-01-15T08:00:00.5Z", base + std::chrono::milliseconds(500)},
+      {"2027-01-15T09:30:00+01:30", base},  // what Python's isoformat() writes, offset form
+      {"2027-01-15T03:00:00-05:00", base},
+      {"2027-01-15t08:00:00z", base},
+      {"2024-02-29T00:00:00Z", system_clock::time_point(std::chrono::seconds(1'709'164'800))},
+  };
+  for (const auto& c : cases) {
+    auto got = ParseRfc3339(c.text);
+    ASSERT_TRUE(got.has_value()) << c.text;
+    EXPECT_EQ(*got, c.want) << c.text;
+  }
+  for (const char* bad : {"", "2027-01-15", "2027-01-15 08:00:00Z", "2027-01-15T08:00:00",
+                          "2027-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2027-01-15T24:00:00Z",
+                          "2027-01-15T08:00:00.Z", "2027-01-15T08:00:00.1234567890Z",
+                          "2027-01-15T08:00:00+0100", "2027-01-15T08:00:00Zjunk"}) {
+    EXPECT_FALSE(ParseRfc3339(bad).has_value()) << bad;
+  }
+  // A round trip keeps microseconds.
+  auto t = base + std::chrono::microseconds(42);
+  EXPECT_EQ(*ParseRfc3339(FormatRfc3339(t, TimePrecision::kMicros)), t);
+}
+
 }  // namespace
 }  // namespace cte

@@ -16,63 +16,15 @@
 
 #include "operator/http/cpprest_transport.h"
 #include "operator/http/socket_transport.h"
+#include "tests/testing/scoped_env.h"
+#include "tests/testing/scripted_server.h"
+#include "tests/testing/test_certs.h"
 
 namespace cte::http {
 namespace {
 
-struct Pem {
-  std::string cert;
-  std::string key;
-};
-
-std::string ToPem(X509* cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-std::string ToPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-// A self-signed certificate that is its own CA, valid for `san` (e.g. "IP:127.0.0.1").
-Pem MakeCertificate(const std::string& cn, const std::string& san) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
-                                   {NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(cert, key, EVP_sha256());
-  Pem out{ToPem(cert), ToPem(key)};
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return out;
-}
+using cte::testing::MakeCertificate;
+using cte::testing::Pem;
 
 SSL_CTX* ServerContext(const Pem& server, const std::string& client_ca_pem) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
@@ -102,15 +54,7 @@ class TlsServer {
  public:
   TlsServer(const Pem& cert, const std::string& client_ca_pem = "")
       : ctx_(ServerContext(cert, client_ca_pem)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(fd_, 16);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = cte::testing::ListenOnLoopback(port_);
     thread_ = std::thread([this] { Loop(); });
   }
   ~TlsServer() {
@@ -214,6 +158,56 @@ TEST_P(TlsTransportTest, PresentsTheClientCertificate) {
   ASSERT_TRUE(resp.ok()) << resp.status().ToString();
   EXPECT_EQ(resp->body, "ok");
 }
+
+// A stand-in for the system trust store: OpenSSL's default paths honour SSL_CERT_FILE.
+class CaBundleTest : public TlsTransportTest {
+ protected:
+  Pem public_ca_ = MakeCertificate("public-ca", "");
+  Pem proxy_ca_ = MakeCertificate("inspecting-proxy-ca", "");
+  Pem public_site_ = MakeCertificate("127.0.0.1", "IP:127.0.0.1", &public_ca_, false);
+  Pem inspected_site_ = MakeCertificate("127.0.0.1", "IP:127.0.0.1", &proxy_ca_, false);
+  cte::testing::ScratchDir dir_;
+  cte::testing::ScopedEnv system_roots_{"SSL_CERT_FILE",
+                                        dir_.Write("system-roots.pem", public_ca_.cert)};
+};
+
+TEST_P(CaBundleTest, ATenantBundleAddsToTheSystemRoots) {
+  TlsOptions tenant;
+  tenant.ca_bundle_pem = proxy_ca_.cert;
+  tenant.ca_bundle_adds_to_system_roots = true;
+  TlsServer through_proxy(inspected_site_);
+  auto inspected = Get(through_proxy.url(), tenant);
+  ASSERT_TRUE(inspected.ok()) << inspected.status().ToString();
+  EXPECT_EQ(inspected->body, "ok");
+  TlsServer direct(public_site_);
+  auto public_chain = Get(direct.url(), tenant);
+  ASSERT_TRUE(public_chain.ok()) << public_chain.status().ToString();
+  EXPECT_EQ(public_chain->body, "ok");
+}
+
+TEST_P(CaBundleTest, AKubeconfigCaIsTheOnlyTrustAnchor) {
+  TlsOptions kube;
+  kube.ca_bundle_pem = proxy_ca_.cert;
+  TlsServer signed_by_it(inspected_site_);
+  EXPECT_TRUE(Get(signed_by_it.url(), kube).ok());
+  TlsServer signed_by_a_system_root(public_site_);
+  auto resp = Get(signed_by_a_system_root.url(), kube);
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_P(CaBundleTest, NoBundleMeansTheSystemRoots) {
+  TlsServer direct(public_site_);
+  EXPECT_TRUE(Get(direct.url(), {}).ok());
+  TlsServer through_proxy(inspected_site_);
+  EXPECT_FALSE(Get(through_proxy.url(), {}).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, CaBundleTest,
+                         ::testing::Values(&NewCpprestTransport, &NewSocketTransport),
+                         [](const ::testing::TestParamInfo<TransportFactory>& param_info) {
+                           return std::string(param_info.index == 0 ? "Cpprest" : "Socket");
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Implementations, TlsTransportTest,
                          ::testing::Values(&NewCpprestTransport, &NewSocketTransport),

@@ -7,6 +7,7 @@
 #include "operator/http/cpprest_transport.h"
 #include "operator/http/http_server.h"
 #include "operator/http/socket_transport.h"
+#include "tests/testing/scripted_server.h"
 
 namespace cte::http {
 namespace {
@@ -152,9 +153,16 @@ TEST_P(TransportTest, KeepAliveReusesTheConnectionAcrossRequests) {
     ASSERT_TRUE(resp.ok()) << resp.status().ToString();
     EXPECT_EQ(resp->body, std::to_string(i));
   }
-  // Sequential requests share pooled connections instead of connecting twenty times (cpprestsdk
-  // sometimes opens a second one while the first is still on its way back to its pool).
-  EXPECT_LE(server_.connections_accepted() - before, 2u);
+  // Sequential requests share pooled connections instead of connecting twenty times. The socket
+  // transport pools a connection before Send returns, so one carries all twenty; cpprestsdk
+  // returns it to its pool on its own thread after handing over the response, so the next request
+  // sometimes finds the pool empty and opens another.
+  const uint64_t opened = server_.connections_accepted() - before;
+  if (GetParam() == &NewSocketTransport) {
+    EXPECT_EQ(opened, 1u);
+  } else {
+    EXPECT_LE(opened, 4u);
+  }
 }
 
 TEST_P(TransportTest, StreamSilenceTimeoutIsDeadlineExceeded) {
@@ -169,6 +177,42 @@ TEST_P(TransportTest, StreamSilenceTimeoutIsDeadlineExceeded) {
       });
   EXPECT_EQ(seen, "line-1\n");
   EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+}
+
+TEST_P(TransportTest, AHeaderValueWithALineBreakIsRefusedBeforeSending) {
+  const uint64_t before = server_.connections_accepted();
+  ClientRequest req{"GET", base_ + "/missing", {}, "", std::chrono::seconds(5)};
+  req.headers["X-Injected"] = "a\r\nX-Evil: 1";
+  auto resp = transport_->Send(req);
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(resp.status().message().find("X-Injected"), std::string::npos);
+  EXPECT_EQ(server_.connections_accepted(), before);
+}
+
+TEST_P(TransportTest, ProxyCredentialsGoOutAsProxyAuthorization) {
+  std::mutex mu;
+  std::string seen;
+  cte::testing::ScriptedServer proxy([&](int fd, int) {
+    std::string carry;
+    std::string request = cte::testing::ScriptedServer::ReadRequest(fd, carry);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen += request;
+    }
+    cte::testing::ScriptedServer::Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    cte::testing::ScriptedServer::ReadRequest(fd, carry);
+  });
+  TransportOptions options;
+  options.proxy_url = "http://svc:s3cret@127.0.0.1:" + std::to_string(proxy.port());
+  auto transport = GetParam()(options);
+  auto resp = transport->Send({"GET", "http://tenant.example/x", {}, "", std::chrono::seconds(5)});
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->body, "ok");
+  std::lock_guard<std::mutex> lock(mu);
+  // base64("svc:s3cret")
+  EXPECT_NE(seen.find("Basic c3ZjOnMzY3JldA=="), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("s3cret@"), std::string::npos) << seen;
 }
 
 INSTANTIATE_TEST_SUITE_P(Implementations, TransportTest,

@@ -129,6 +129,98 @@ TEST_F(ControllerTest, RequeueAfterComesBack) {
   ASSERT_TRUE(WaitUntil([&] { return reconciler_.Calls("ns/r") == 2; }));
 }
 
+// Controllers on a simulated clock: delays and deadlines happen only when the test moves time.
+class SimulatedControllerTest : public ::testing::Test {
+ protected:
+  // On the simulated clock a drain budget never runs out unless the test moves time: Stop waits
+  // until the workers have returned, so none outlives the controller.
+  void TearDown() override { controller_.Stop(std::chrono::seconds(5)); }
+  SimulatedClock clock_;
+  FixedRandom random_;
+  ScriptedReconciler reconciler_;
+  FakeControllerMetrics metrics_;
+  Controller controller_{"sim",   reconciler_,
+                         clock_,  random_,
+                         NullLogger(), ControllerOptions{1, {}, std::chrono::minutes(5)},
+                         nullptr, &metrics_};
+};
+
+TEST_F(SimulatedControllerTest, RetryAfterDelaysTheRetryAndTheBackoffStillAdvances) {
+  auto throttled = [] {
+    Status s(StatusCode::kResourceExhausted, "slow down");
+    s.WithRetryAfter(2);
+    return Result::Error(s);
+  };
+  reconciler_.Script("ns/a", {throttled, throttled, [] { return Result::Ok(); }});
+  controller_.Start();
+  controller_.queue().Add("ns/a");
+  ASSERT_TRUE(WaitUntil([&] { return controller_.queue().NumWaiting() == 1; }));
+  EXPECT_EQ(controller_.queue().NumRequeues("ns/a"), 1);  // the backoff advanced
+  clock_.Advance(std::chrono::milliseconds(1999));
+  EXPECT_EQ(reconciler_.Calls("ns/a"), 1);  // the server's 2 s are honoured
+  clock_.Advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return controller_.queue().NumRequeues("ns/a") == 2; }));
+  EXPECT_EQ(reconciler_.Calls("ns/a"), 2);
+}
+
+TEST_F(SimulatedControllerTest, AReconcileSeesItsDeadlineAndAnOverrunIsCounted) {
+  std::atomic<bool> saw_time_left{false}, saw_done{false};
+  class DeadlineReconciler : public Reconciler {
+   public:
+    DeadlineReconciler(SimulatedClock& clock, std::atomic<bool>& left, std::atomic<bool>& done)
+        : clock_(clock), left_(left), done_(done) {}
+    Result Reconcile(const Request&, const ReconcileContext& ctx) override {
+      left_ = ctx.Remaining() == std::chrono::minutes(5) && !ctx.Done();
+      clock_.Advance(std::chrono::minutes(6));  // a tenant call that took too long
+      done_ = ctx.Done() && ctx.Remaining() == Duration::zero();
+      return Result::Ok();
+    }
+    SimulatedClock& clock_;
+    std::atomic<bool>& left_;
+    std::atomic<bool>& done_;
+  } deadline_reconciler(clock_, saw_time_left, saw_done);
+  std::atomic<int> timeouts{0};
+  struct CountingMetrics : FakeControllerMetrics {
+    explicit CountingMetrics(std::atomic<int>& t) : t_(t) {}
+    void ReconcileTimedOut() override { ++t_; }
+    std::atomic<int>& t_;
+  } counting(timeouts);
+  Controller c("deadline", deadline_reconciler, clock_, random_, NullLogger(),
+               ControllerOptions{1, {}, std::chrono::minutes(5)}, nullptr, &counting);
+  c.Start();
+  c.queue().Add("ns/slow");
+  ASSERT_TRUE(WaitUntil([&] { return timeouts == 1; }));
+  EXPECT_TRUE(saw_time_left);
+  EXPECT_TRUE(saw_done);
+  c.Stop(std::chrono::seconds(5));
+}
+
+TEST_F(SimulatedControllerTest, StoppingRaisesTheFlagAReconcileSees) {
+  std::atomic<bool> entered{false}, release{false}, saw_stop{false};
+  class WaitingReconciler : public Reconciler {
+   public:
+    WaitingReconciler(std::atomic<bool>& e, std::atomic<bool>& r, std::atomic<bool>& s)
+        : e_(e), r_(r), s_(s) {}
+    Result Reconcile(const Request&, const ReconcileContext& ctx) override {
+      e_ = true;
+      while (!ctx.Done() && !r_) std::this_thread::yield();
+      s_ = ctx.Done();
+      return Result::Ok();
+    }
+    std::atomic<bool>&e_, &r_, &s_;
+  } waiting(entered, release, saw_stop);
+  Controller c("stop", waiting, clock_, random_, NullLogger());
+  c.Start();
+  c.queue().Add("ns/a");
+  c.queue().Add("ns/b");
+  ASSERT_TRUE(WaitUntil([&] { return entered.load(); }));
+  c.StopTakingWork();
+  ASSERT_TRUE(WaitUntil([&] { return c.Idle(); }));
+  EXPECT_TRUE(saw_stop);
+  EXPECT_EQ(c.queue().Len(), 0u);  // ns/b was dropped, not reconciled during shutdown
+  c.Stop(std::chrono::seconds(5));
+}
+
 TEST(PredicateTest, StatusOnlyChangesDoNotTrigger) {
   json base =
       json::parse(R"({"metadata":{"generation":3,"finalizers":["a"]},"spec":{"x":1},"status":{}})");

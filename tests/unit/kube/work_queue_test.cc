@@ -97,6 +97,43 @@ TEST_F(WorkQueueTest, RateLimitedAddsBackOffExponentiallyUntilForgotten) {
   EXPECT_EQ(queue_.Len(), 1u);
 }
 
+TEST_F(WorkQueueTest, AddAfterKeepsOneWaitingEntryPerKeyTheEarliest) {
+  queue_.AddAfter("k", std::chrono::seconds(10));
+  queue_.AddAfter("k", std::chrono::seconds(30));  // later: covered by the 10 s entry
+  queue_.AddAfter("k", std::chrono::seconds(5));   // earlier: replaces it
+  EXPECT_EQ(queue_.NumWaiting(), 1u);
+  EXPECT_EQ(clock_.pending_timers(), 1u);
+  clock_.Advance(std::chrono::seconds(5));
+  ASSERT_EQ(queue_.Len(), 1u);
+  queue_.Done(*queue_.Get());
+  // Nothing else comes: neither the 10 s nor the 30 s request left a timer behind.
+  clock_.Advance(std::chrono::seconds(60));
+  EXPECT_EQ(queue_.Len(), 0u);
+  EXPECT_EQ(clock_.pending_timers(), 0u);
+}
+
+TEST_F(WorkQueueTest, RepeatedRequeueAfterNeverMultipliesTimers) {
+  for (int i = 0; i < 1000; ++i) queue_.AddAfter("k", std::chrono::minutes(10));
+  EXPECT_EQ(clock_.pending_timers(), 1u);
+  clock_.Advance(std::chrono::minutes(10));
+  EXPECT_EQ(queue_.Len(), 1u);
+}
+
+TEST_F(WorkQueueTest, RetryAfterIsAFloorAndTheBackoffStillAdvances) {
+  // The server keeps asking for 3 s; the key's own backoff (1, 2, 4, 8 s) wins once it is longer,
+  // and it advances on every retry either way.
+  const int64_t expected[] = {3, 3, 4, 8};
+  for (int64_t secs : expected) {
+    queue_.AddRateLimited("k", std::chrono::seconds(3));
+    clock_.Advance(std::chrono::seconds(secs) - std::chrono::milliseconds(1));
+    EXPECT_EQ(queue_.Len(), 0u) << "too early at " << secs << "s";
+    clock_.Advance(std::chrono::milliseconds(1));
+    ASSERT_EQ(queue_.Len(), 1u) << "not queued after " << secs << "s";
+    queue_.Done(*queue_.Get());
+  }
+  EXPECT_EQ(queue_.NumRequeues("k"), 4);
+}
+
 TEST(WorkQueueJitterTest, JitterSpreadsRetriesWithinBounds) {
   SimulatedClock clock;
   FixedRandom high(0.999);  // factor ~1.1

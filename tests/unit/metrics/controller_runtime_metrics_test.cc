@@ -1,5 +1,6 @@
 // Tests operator/metrics/controller_runtime_metrics.cc: controller-runtime's names, help, labels
-// and buckets, the series created at registration, and what each facade call records.
+// and buckets, the series created at registration, and what each facade call records, read back
+// from the prometheus-cpp registry underneath.
 #include "operator/metrics/controller_runtime_metrics.h"
 
 #include <gtest/gtest.h>
@@ -13,24 +14,37 @@ namespace {
 
 using std::chrono::milliseconds;
 
+using Label = prometheus::ClientMetric::Label;
+
 // The value of the sample of `family` whose labels are exactly `labels` (sorted by name).
 std::optional<double> Value(const Registry& r, const std::string& family,
                             const std::vector<Label>& labels = {}) {
-  for (const FamilySnapshot& f : r.Collect()) {
+  for (const prometheus::MetricFamily& f : r.Collect()) {
     if (f.name != family) continue;
-    for (const Sample& s : f.samples) {
-      if (s.labels == labels) return s.value;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      if (m.label != labels) continue;
+      return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
     }
   }
   return std::nullopt;
 }
 
+struct HistogramValue {
+  std::vector<uint64_t> cumulative_counts;  // one per bound, then +Inf
+  double sum = 0;
+  uint64_t count() const { return cumulative_counts.empty() ? 0 : cumulative_counts.back(); }
+};
+
 std::optional<HistogramValue> Hist(const Registry& r, const std::string& family,
                                    const std::vector<Label>& labels) {
-  for (const FamilySnapshot& f : r.Collect()) {
+  for (const prometheus::MetricFamily& f : r.Collect()) {
     if (f.name != family) continue;
-    for (const Sample& s : f.samples) {
-      if (s.labels == labels) return s.histogram;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      if (m.label != labels) continue;
+      HistogramValue out;
+      out.sum = m.histogram.sample_sum;
+      for (const auto& b : m.histogram.bucket) out.cumulative_counts.push_back(b.cumulative_count);
+      return out;
     }
   }
   return std::nullopt;

@@ -17,7 +17,6 @@
 #include "operator/metrics/build_info.h"
 #include "operator/metrics/controller_runtime_metrics.h"
 #include "operator/metrics/process_collector.h"
-#include "operator/metrics/text_format.h"
 #include "tests/testing/socket_client.h"
 
 namespace cte::metrics {
@@ -74,10 +73,11 @@ class MetricsHandlerTest : public ::testing::Test {
     runtime_->Leader("cte-operator-lock").Set(true);
     registry_.AddCollector(std::make_unique<ProcessCollector>());
     RegisterBuildInfo(registry_);
-    // Label values and help that need escaping must survive the linter too.
-    registry_.AddCounter("cte_escape_test_total", "Help with \\ backslash\nand newline.", {"v"})
-        .Labels({"quote \" backslash \\ newline \n end"})
-        .Inc();
+    // Label values that need escaping must survive the linter too.
+    registry_
+        .AddCounter("cte_escape_test_total", "Label values with quotes, backslashes, newlines.")
+        .Add({{"v", "quote \" backslash \\ newline \n end"}})
+        .Increment();
 
     InstallMetricsHandler(server_, registry_);
     ASSERT_TRUE(server_.Start("127.0.0.1", 0).ok());

@@ -86,18 +86,18 @@ TEST_F(FakeProcTest, RendersClientGolangsProcessMetrics) {
             "process_open_fds 3\n"
             "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
             "# TYPE process_resident_memory_bytes gauge\n"
-            "process_resident_memory_bytes 1.048576e+07\n"
+            "process_resident_memory_bytes 10485760\n"
             "# HELP process_start_time_seconds Start time of the process since unix epoch in "
             "seconds.\n"
             "# TYPE process_start_time_seconds gauge\n"
-            "process_start_time_seconds 1.70000012345e+09\n"
+            "process_start_time_seconds 1700000123.45\n"
             "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
             "# TYPE process_virtual_memory_bytes gauge\n"
-            "process_virtual_memory_bytes 1.048576e+08\n"
+            "process_virtual_memory_bytes 104857600\n"
             "# HELP process_virtual_memory_max_bytes Maximum amount of virtual memory available "
             "in bytes.\n"
             "# TYPE process_virtual_memory_max_bytes gauge\n"
-            "process_virtual_memory_max_bytes 1.8446744073709552e+19\n");
+            "process_virtual_memory_max_bytes 1.844674407370955e+19\n");
 }
 
 TEST_F(FakeProcTest, UnreadableSourcesAreLeftOutNotReportedAsZero) {
@@ -113,12 +113,11 @@ TEST_F(FakeProcTest, UnreadableSourcesAreLeftOutNotReportedAsZero) {
 
 TEST(ProcessCollectorTest, ValuesForThisProcessArePlausible) {
   ProcessCollector collector;
-  std::vector<FamilySnapshot> families;
-  collector.Collect(families);
   std::map<std::string, double> v;
-  for (const FamilySnapshot& f : families) {
-    ASSERT_EQ(f.samples.size(), 1u) << f.name;
-    v[f.name] = f.samples[0].value;
+  for (const prometheus::MetricFamily& f : collector.Collect()) {
+    ASSERT_EQ(f.metric.size(), 1u) << f.name;
+    v[f.name] = f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value
+                                                          : f.metric[0].gauge.value;
   }
   for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
                            "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",

@@ -22,6 +22,15 @@ TEST(TenantApiMetricsTest, RequestsDurationsAndThrottlesAreExported) {
                       "tenant=\"acme.goskope.com\"} 2"),
             std::string::npos)
       << text;
+  // Buckets of 5 ms doubling: 12 ms falls in le=0.02, 3 ms in le=0.005.
+  EXPECT_NE(text.find("cte_tenant_api_request_duration_seconds_bucket{endpoint=\"urllist_append\","
+                      "tenant=\"acme.goskope.com\",le=\"0.005\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cte_tenant_api_request_duration_seconds_bucket{endpoint=\"urllist_append\","
+                      "tenant=\"acme.goskope.com\",le=\"0.02\"} 2"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

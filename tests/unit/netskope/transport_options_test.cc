@@ -30,9 +30,10 @@ TEST(TenantTransportOptionsTest, LowerCaseVariablesAreTheFallback) {
   EXPECT_EQ(o.no_proxy, "localhost");
 }
 
-TEST(TenantTransportOptionsTest, CaBundleIsUsedAndVerificationIsAlwaysOn) {
+TEST(TenantTransportOptionsTest, CaBundleAddsToTheSystemRootsAndVerificationIsAlwaysOn) {
   auto o = TenantTransportOptions({false, "-----BEGIN CERTIFICATE-----\n..."}, FakeEnv({}));
   EXPECT_EQ(o.tls.ca_bundle_pem, "-----BEGIN CERTIFICATE-----\n...");
+  EXPECT_TRUE(o.tls.ca_bundle_adds_to_system_roots);
   EXPECT_FALSE(o.tls.insecure_skip_verify);
   EXPECT_FALSE(TenantTransportOptions({true, ""}, FakeEnv({})).tls.insecure_skip_verify);
 }

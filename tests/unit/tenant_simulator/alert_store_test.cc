@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace cte::tenantsim {
 namespace {
 
@@ -99,6 +102,35 @@ TEST(AlertStoreGenerateTest, GeneratesCompleteMalwareAndMalsiteAlerts) {
   EXPECT_EQ(malsite->result[0]["alert_type"], "malsite");
   EXPECT_TRUE(malsite->result[0]["malsite_category"].is_array());
   EXPECT_TRUE(malsite->result[0]["url"].is_string());
+}
+
+TEST(AlertStoreTimestampTest, OutOfRangeTimestampsSaturateInsteadOfWrapping) {
+  AlertStore store(10, 5);
+  store.Add("malsite",
+            {{{"_id", "huge"}, {"timestamp", 1e300}},
+             {{"_id", "normal"}, {"timestamp", 100}},
+             {{"_id", "tiny"}, {"timestamp", -1e300}},
+             {{"_id", "big-unsigned"}, {"timestamp", 18446744073709551615ULL}},
+             {{"_id", "nan"}, {"timestamp", std::nan("")}}},
+            kNow);
+  auto page = store.Iterate("malsite", "i", "head", kNow);
+  ASSERT_TRUE(page.ok());
+  // In order: -inf side first, then 100, then "now" for NaN, then the saturated ones by arrival.
+  EXPECT_EQ(Ids(*page),
+            (std::vector<std::string>{"tiny", "normal", "nan", "huge", "big-unsigned"}));
+  EXPECT_EQ(TimestampOf(nlohmann::json(1e300), 0), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(TimestampOf(nlohmann::json(-1e300), 0), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(TimestampOf(nlohmann::json(12.9), 0), 12);
+  EXPECT_EQ(TimestampOf(nlohmann::json("soon"), 7), 7);
+}
+
+TEST(AlertStoreTimestampTest, GeneratedTimestampsSaturateRatherThanOverflow) {
+  AlertStore store(10, 5);
+  store.Generate("malware", 3, std::numeric_limits<int64_t>::max() - 1, 1);
+  auto page = store.Iterate("malware", "i", "head", kNow);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->result.size(), 3u);
+  EXPECT_EQ(page->result[2]["timestamp"].get<int64_t>(), std::numeric_limits<int64_t>::max());
 }
 
 TEST(AlertStoreGenerateTest, PagesNeverExceedTenThousand) {

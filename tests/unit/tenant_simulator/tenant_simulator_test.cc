@@ -529,6 +529,58 @@ TEST_F(TenantSimulatorTest, ResetFaultDropsTheConnection) {
   EXPECT_EQ(V2("GET", "/api/v2/policy/urllist").status, 200);
 }
 
+TEST_F(TenantSimulatorTest, ResetAfterFaultAppliesTheRequestButNeverAnswers) {
+  Call("POST", "/__sim/faults",
+       R"({"path":"/api/v2/policy/urllist","method":"POST",)"
+       R"("kind":"reset-after"})");
+  EXPECT_EQ(Body(Call("GET", "/__sim/faults"))[0]["kind"], "reset-after");
+  transport_ = http::NewCpprestTransport();  // a fresh connection, so nothing is resent
+  auto r = TryCall("POST", "/api/v2/policy/urllist",
+                   R"({"name":"applied","data":{"urls":["a.example"],"type":"exact"}})",
+                   {{"Netskope-Api-Token", "V2"}}, std::chrono::seconds(10));
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_FALSE(SimList("applied").is_null());  // the tenant did it
+  json last = sim_->RequestLog()["requests"].back();
+  EXPECT_EQ(last["fault"], "reset-after");
+  EXPECT_EQ(last["status"], 201);
+}
+
+TEST_F(TenantSimulatorTest, DuplicateListNamesAreRefusedUnlessConfiguredOtherwise) {
+  CreateList("twice", {"a.example"});
+  auto refused = V2("POST", "/api/v2/policy/urllist",
+                    R"({"name":"twice","data":{"urls":["b.example"],"type":"exact"}})");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("already exists"), std::string::npos) << refused.body;
+
+  SimulatorOptions o = TestOptions();
+  o.unique_url_list_names = false;
+  Start(o);
+  int64_t first = CreateList("twice", {"a.example"});
+  int64_t second = CreateList("twice", {"a.example"});
+  EXPECT_NE(first, second);
+}
+
+TEST_F(TenantSimulatorTest, DeeplyNestedJsonIs400AndNothingBreaks) {
+  std::string deep = std::string(65000, '[') + std::string(65000, ']');
+  auto r = V2("POST", "/api/v2/policy/urllist", deep);
+  EXPECT_EQ(r.status, 400) << r.body.substr(0, 200);
+  auto sim = Call("POST", "/__sim/alerts", "{\"type\":\"malware\",\"alerts\":" + deep + "}");
+  EXPECT_EQ(sim.status, 400);
+  EXPECT_EQ(V2("GET", "/api/v2/policy/urllist").status, 200);
+}
+
+TEST_F(TenantSimulatorTest, GeneratedAlertCountsAreCheckedBeforeUse) {
+  for (const char* bad :
+       {R"({"type":"malware","count":-1})", R"({"type":"malware","count":2.5})",
+        R"({"type":"malware","count":1e300})", R"({"type":"malware","count":100000000})",
+        R"({"type":"malware","count":1,"intervalSeconds":"x"})"}) {
+    EXPECT_EQ(Call("POST", "/__sim/alerts", bad).status, 400) << bad;
+  }
+  auto ok = Call("POST", "/__sim/alerts",
+                 R"({"type":"malware","count":2,"startTimestamp":1e300,"intervalSeconds":1})");
+  EXPECT_EQ(ok.status, 201) << ok.body;
+}
+
 TEST_F(TenantSimulatorTest, LatencyFaultWaitsOnTheSimulatorClock) {
   Call("POST", "/__sim/faults",
        R"({"path":"/api/v2/policy/urllist","kind":"latency","latencyMs":5000,"count":1})");
@@ -650,7 +702,10 @@ TEST(SimulatorConfigTest, RejectsMalformedConfig) {
        {R"({"tokens":[{"api":"v2"}]})", R"({"tokens":[{"token":"x","api":"v3"}]})",
         R"({"tokens":[{"token":"x","scopes":{"/a":"admin"}}]})",
         R"({"urlLists":[{"name":"x","type":"glob"}]})",
-        R"({"limits":{"v2RequestsPerSecond":"fast"}})", R"({"v1AuthErrorStatus":500})"}) {
+        R"({"limits":{"v2RequestsPerSecond":"fast"}})", R"({"v1AuthErrorStatus":500})",
+        R"({"limits":{"maxEntries":1e300}})", R"({"limits":{"maxEntries":-1}})",
+        R"({"limits":{"v2RequestsPerSecond":2.5}})", R"({"iterator":{"pageSize":1.5}})",
+        R"({"uniqueUrlListNames":"no"})"}) {
     auto j = ParseJson(bad);
     ASSERT_TRUE(j.ok());
     EXPECT_FALSE(ApplyConfig(*j, SimulatorOptions{}).ok()) << bad;
