@@ -113,7 +113,7 @@ class IndicatorServices {
     server_ = std::make_unique<cte::http::HttpServer>(server_options);
     api_->Install(*server_);
     if (cte::Status s = server_->Start(bind->host, bind->port); !s.ok()) {
-      return cte::Status(s.code(), "--ingest-bind-address: " + s.message());
+      return cte::Status(s.code(), "ingest API: " + s.message());
     }
     if (flags.ingest_insecure) {
       log.Warn("the ingest API serves plain HTTP (--ingest-insecure): for local runs only");

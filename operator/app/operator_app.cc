@@ -279,6 +279,15 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   kube::Manager manager(client, clock, random, log, &runtime_metrics, manager_options);
 
   std::vector<std::function<void()>> stop_hooks;
+  // Whatever way RunOperator returns after setup (a setup or server error included), the hooks
+  // run while what they use (clock, registry, logger, declared above) still exists.
+  struct RunStopHooks {
+    std::vector<std::function<void()>>& hooks;
+    ~RunStopHooks() {
+      for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)();
+      hooks.clear();
+    }
+  } run_stop_hooks{stop_hooks};
   AppContext ctx{clock,     random,   log,    client,
                  manager,   registry, *flags, manager_options.leader_election.identity,
                  stop_hooks};
@@ -315,6 +324,7 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
 
   int code = manager.Run();
   for (auto it = stop_hooks.rbegin(); it != stop_hooks.rend(); ++it) (*it)();
+  stop_hooks.clear();
   probe_server.Stop();
   metrics_server.Stop();
   // Lost the lease, or a reconcile outlived the drain budget: exit without running destructors

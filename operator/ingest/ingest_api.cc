@@ -337,7 +337,9 @@ HttpResponse IngestApi::DoCreate(const HttpRequest& req, Caller& caller) {
     observer_->OnIndicators("created", committed->ops[0].inserted);
     observer_->OnIndicators("updated", committed->ops[0].updated);
   }
-  return Json(201, IndicatorsJson(op.indicators));
+  // CE answers a POST with IndicatorOut items (no per-source list): what was stored, after the
+  // plugin's policy.
+  return Json(201, IndicatorsJson(op.indicators, /*with_sources=*/false));
 }
 
 HttpResponse IngestApi::List(const HttpRequest& req) {

@@ -73,7 +73,9 @@ void TokenService::Rotate() {
 
 void TokenService::RotateLocked(WallTime now) {
   if (!keys_.empty()) keys_.back().retired = now;
-  keys_.push_back(Key{"k" + std::to_string(next_key_++), RandomBytes(32), now, WallTime{}});
+  std::string id = "k";
+  id.append(std::to_string(next_key_++));  // not "k" + ...: a GCC 12 -O3 -Wrestrict false positive
+  keys_.push_back(Key{std::move(id), RandomBytes(32), now, WallTime{}});
   // A retired key verifies until every token it signed has expired.
   while (keys_.size() > 1 && keys_.front().retired != WallTime{} &&
          keys_.front().retired + options_.lifetime <= now) {

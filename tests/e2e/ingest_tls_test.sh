@@ -42,4 +42,14 @@ read -r code uploaded < <(curl -s $CURL_TLS -o /dev/null -w '%{http_code} %{size
 [[ $code == 413 ]] || fail "an oversized body answered $code"
 ((uploaded < 1024 * 1024)) || fail "the server read $uploaded bytes of an oversized body"
 kill -0 "$op_PID" || fail "cte-operator died"
+
+# A certificate that does not load stops the operator at start, with a message saying so.
+echo "not a certificate" >"$WORK/bad.crt"
+code=0
+timeout 20 "$BIN_DIR/cte-operator" --kubeconfig "$KUBECONFIG" --store "sqlite://$WORK/other.db" \
+  --ingest-bind-address 127.0.0.1:0 --ingest-tls-cert "$WORK/bad.crt" --ingest-tls-key "$WORK/tls.key" \
+  --metrics-bind-address 0 --health-probe-bind-address 0 2>"$WORK/bad.log" || code=$?
+[[ $code == 1 ]] || fail "a bad certificate exited with $code (want 1)"
+grep -q '"msg":"setup failed".*ingest API: TLS certificate' "$WORK/bad.log" ||
+  fail "no clear message: $(cat "$WORK/bad.log")"
 echo "PASS ingest_tls_test"

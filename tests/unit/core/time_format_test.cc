@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <random>
+
 namespace cte {
 namespace {
 
@@ -88,6 +91,35 @@ TEST(TimeFormatTest, ParsesWhatGoParsesAsRfc3339) {
   // A round trip keeps microseconds.
   auto t = base + std::chrono::microseconds(42);
   EXPECT_EQ(*ParseRfc3339(FormatRfc3339(t, TimePrecision::kMicros)), t);
+}
+
+}  // namespace
+}  // namespace cte
+
+namespace cte {
+namespace {
+
+// The hand-written formatter agrees with gmtime_r + strftime over three centuries, leap days and
+// times before 1970 included.
+TEST(TimeFormatTest, FormatterAgreesWithTheCLibrary) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 20000; ++i) {
+    // 1906..2223: system_clock counts nanoseconds in 64 bits, which ends in 2262.
+    const int64_t secs = static_cast<int64_t>(rng() % 10'000'000'000ULL) - 2'000'000'000LL;
+    const int64_t micros = static_cast<int64_t>(rng() % 1'000'000);
+    auto t = std::chrono::system_clock::time_point(std::chrono::seconds(secs) +
+                                                   std::chrono::microseconds(micros));
+    std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char want[64];
+    std::strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+    char frac[16];
+    std::snprintf(frac, sizeof(frac), ".%06dZ", static_cast<int>(micros));
+    ASSERT_EQ(FormatRfc3339(t, TimePrecision::kMicros), std::string(want) + frac) << secs;
+  }
+  EXPECT_EQ(FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(951'782'400))),
+            "2000-02-29T00:00:00Z");
 }
 
 }  // namespace
