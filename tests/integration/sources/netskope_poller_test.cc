@@ -120,7 +120,8 @@ class PollerTest : public ::testing::Test {
 
   int CountRequests(int status) {
     int n = 0;
-    for (const auto& e : sim_->RequestLog()["requests"]) n += e["status"] == status ? 1 : 0;
+    const json log = sim_->RequestLog();
+    for (const auto& e : log["requests"]) n += e["status"] == status ? 1 : 0;
     return n;
   }
 
@@ -183,7 +184,8 @@ TEST_F(PollerTest, ThreatDataTypeChoosesTheConsumers) {
   ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kUrl) == 1; }));
   EXPECT_EQ(pollers_->Status(kPlugin).size(), 1u);
   EXPECT_EQ(Count(IndicatorType::kMd5), 0);
-  for (const auto& e : sim_->RequestLog()["requests"]) {
+  const json log = sim_->RequestLog();
+  for (const auto& e : log["requests"]) {
     EXPECT_EQ(e["path"].get<std::string>().find("/malware"), std::string::npos)
         << "no malware consumer for threatDataType URL";
   }
@@ -218,7 +220,8 @@ TEST_F(PollerTest, RestartResumesFromTheStoredProgressWithoutLosingAlerts) {
   ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kUrl) == 150; }));
   // Resumed indexes answer (resend, then next); the historical pull did not run again, which
   // the alert count below shows (it would bring back the 120 old alerts per type).
-  for (const auto& e : sim_->RequestLog()["requests"]) {
+  const json log = sim_->RequestLog();
+  for (const auto& e : log["requests"]) {
     EXPECT_EQ(e["status"], 200) << e.dump();
   }
   auto statuses = pollers_->Status(kPlugin);
