@@ -149,6 +149,9 @@ StatusOr<TokenClaims> TokenService::Verify(std::string_view token) const {
   if (got.size() != expected.size() || CRYPTO_memcmp(got.data(), expected.data(), got.size())) {
     return Invalid("bad signature");
   }
+  // Only the canonical encoding: the last character's unused bits could otherwise vary, and a
+  // token would have several spellings.
+  if (Base64Url(got) != s64) return Invalid("non-canonical signature encoding");
   auto payload = ParseJson(Base64Decode(p64));
   if (!payload.ok() || !payload->is_object()) return Invalid("bad payload");
   TokenClaims c;
