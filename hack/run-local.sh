@@ -3,7 +3,8 @@
 #
 # Today: the local API server (build/bin/local-apiserver) with crds/ and examples/ applied, the
 # tenant simulator (build/bin/tenant-simulator) and cte-operator (the controller runtime with warm
-# caches; the reconcilers join as they land, see the open issues).
+# caches, the indicator store and the ingest API, into which it pushes three sample indicators;
+# the reconcilers join as they land, see the open issues).
 #
 # Usage: hack/run-local.sh [--exit]
 #   --exit   apply, show, then stop everything (used by the smoke test)
@@ -61,8 +62,17 @@ echo "==> kubectl apply -f examples/"
 k apply -f examples/
 echo "==> tenant simulator on $(head -n1 "$state/simulator.url")"
 
+# The APISource plugin of examples/22-cteplugin-apisource.yaml with the placeholder credentials
+# of examples/21-apisource-credentials.yaml (the CTEPlugin reconciler will read them from the
+# Secret; until it lands, --ingest-credentials-file registers them).
+cat >"$state/credentials.yaml" <<'YAML'
+- {namespace: default, plugin: threat-feed, clientId: REPLACE-WITH-CLIENT-ID,
+   clientSecret: REPLACE-WITH-CLIENT-SECRET, agingDays: 30}
+YAML
 ./build/bin/cte-operator --kubeconfig "$KUBECONFIG" --metrics-bind-address 127.0.0.1:0 \
-  --health-probe-bind-address 127.0.0.1:0 --log-format text 2>"$state/operator.log" &
+  --health-probe-bind-address 127.0.0.1:0 --log-format text \
+  --store "sqlite://$state/indicators.db" --ingest-bind-address 127.0.0.1:0 --ingest-insecure \
+  --ingest-credentials-file "$state/credentials.yaml" 2>"$state/operator.log" &
 pids+=($!)
 deadline=$((SECONDS + 20))
 until grep -q "server=probes" "$state/operator.log" 2>/dev/null; do
@@ -75,6 +85,18 @@ until curl -sf "http://$probes/readyz" >/dev/null; do
   sleep 0.1
 done
 echo "==> cte-operator ready (caches synced): http://$probes/readyz"
+
+# Push sample indicators through the API Source, as a threat feed would push to CE.
+ingest=$(grep -o "server=ingest address=[0-9.:]*" "$state/operator.log" | cut -d= -f3)
+token=$(curl -sf -d 'grant_type=client_credentials&client_id=REPLACE-WITH-CLIENT-ID&client_secret=REPLACE-WITH-CLIENT-SECRET' \
+  "http://$ingest/api/auth" | jq -r .access_token)
+curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  --data-binary '[{"value":"malware-drop.example.net","type":"domain","source":"threat-feed","severity":"high","tags":["sample"]},
+                  {"value":"http://phish.example.org/login","type":"url","source":"threat-feed","severity":"critical"},
+                  {"value":"44d88612fea8a8f36de82e1278abb02f","type":"md5","source":"threat-feed","comments":"EICAR"}]' \
+  "http://$ingest/api/cte/indicators"
+count=$(curl -sf -H "Authorization: Bearer $token" "http://$ingest/api/cte/indicators?aggregate=true" | jq .count)
+echo "==> ingest API on http://$ingest (plain HTTP for this local run): $count indicators from threat-feed"
 
 echo "==> kubectl get cte"
 k get cte

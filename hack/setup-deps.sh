@@ -18,8 +18,17 @@ packages=(
   prometheus
   python3 openssl
   # The official Python client (for /usr/bin/python3): a second real client of the local API
-  # server besides kubectl (tests/e2e/python_client_test.py).
-  python3-kubernetes
+  # server besides kubectl (tests/e2e/python_client_test.py); its models also check the field
+  # names of the chart's built-in objects (tests/deploy/).
+  python3-kubernetes python3-yaml
+  # hack/render-chart (Helm's template engine: text/template + sprig, no helm binary in Debian)
+  # and hack/crd-docs, built offline in GOPATH mode from Debian's Go libraries.
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev golang-gopkg-yaml.v3-dev
+  golang-github-xeipuuv-gojsonschema-dev
+  # Runs the Argo CD health check (Lua 5.1, as Argo CD's gopher-lua) in tests/deploy/.
+  lua5.1
+  # Test certificates for the chart's ingest TLS Secret.
+  openssl
 )
 
 missing=()

@@ -2,12 +2,30 @@
 // chooses concrete classes; everything it uses takes its dependencies as interfaces.
 //
 // Today the process runs the controller runtime for the four kinds: it keeps their caches warm
-// (also while on standby), elects a leader, and serves /metrics, /healthz and /readyz. The four
-// reconcilers register here as they land (see the open issues).
+// (also while on standby), elects a leader, and serves /metrics, /healthz and /readyz. With
+// --store it also opens the indicator store, runs the aging sweep and serves the API Source
+// ingest API (every replica accepts ingest). The four reconcilers register here as they land
+// (see the open issues); the CTEPlugin reconciler will register APISource credentials and start
+// Netskope alert polling through the objects built here.
+//
+// `cte-operator store backup --store URL --to FILE` copies a live store (docs/store.md).
+#include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "operator/app/operator_app.h"
+#include "operator/core/json_util.h"
+#include "operator/http/http_server.h"
+#include "operator/ingest/credentials_registry.h"
+#include "operator/ingest/failure_throttle.h"
+#include "operator/ingest/ingest_api.h"
+#include "operator/ingest/token_service.h"
+#include "operator/metrics/ingest_metrics.h"
+#include "operator/sources/netskope_poller.h"
+#include "operator/store/aging_sweeper.h"
+#include "operator/store/sqlite_store.h"
+#include "operator/store/store_url.h"
 
 namespace {
 
@@ -18,12 +36,160 @@ const std::vector<cte::kube::GroupVersionResource> kKinds = {
     {"cte.netskope.io", "v1alpha1", "sharingconfigurations", true, "SharingConfiguration"},
 };
 
+// The store and what runs on it. Built in the setup callback (flags are parsed by then) and
+// stopped by a stop hook once the manager has drained, while the clock and the registry they use
+// still exist: the ingest listener first, so no request starts against a closing store.
+class IndicatorServices {
+ public:
+  cte::Status Start(cte::app::AppContext& ctx) {
+    const auto& flags = ctx.flags;
+    if (flags.store_url.empty()) return cte::Status::Ok();
+    auto url = cte::store::ParseStoreUrl("--store", flags.store_url);
+    if (!url.ok()) return url.status();
+    cte::store::SqliteStoreOptions store_options;
+    store_options.path = url->path;
+    auto opened =
+        cte::store::SqliteIndicatorStore::Open(store_options, ctx.log.With("component", "store"));
+    if (!opened.ok())
+      return cte::Status(opened.status().code(), "--store: " + opened.status().message());
+    store_ = std::move(opened).value();
+
+    cte::store::AgingOptions aging;
+    aging.sweep_interval = flags.aging_sweep_interval;
+    aging.purge_after = flags.purge_inactive_after;
+    sweeper_ = std::make_unique<cte::store::AgingSweeper>(*store_, ctx.clock, aging,
+                                                          ctx.log.With("component", "aging"));
+    sweeper_->Start();
+    pollers_ = std::make_unique<cte::sources::NetskopePollers>(*store_, ctx.clock, ctx.random,
+                                                               ctx.log.With("component", "poller"));
+
+    if (!flags.ingest_credentials_file.empty()) {
+      auto text = cte::ReadFile(flags.ingest_credentials_file);
+      if (!text.ok())
+        return cte::Status(text.status().code(),
+                           "--ingest-credentials-file: " + text.status().message());
+      auto entries = cte::ingest::ParseCredentialsFile(*text);
+      if (!entries.ok())
+        return cte::Status(entries.status().code(),
+                           "--ingest-credentials-file: " + entries.status().message());
+      for (auto& e : *entries) {
+        if (cte::Status s = credentials_.Put(std::move(e)); !s.ok()) return s;
+      }
+    }
+    return StartIngest(ctx);
+  }
+
+  // Stops and destroys everything (they hold references to the runtime's clock and registry).
+  void Stop() {
+    if (server_) server_->Stop();
+    server_.reset();
+    api_.reset();
+    pollers_.reset();
+    sweeper_.reset();
+    store_.reset();
+  }
+
+ private:
+  cte::Status StartIngest(cte::app::AppContext& ctx) {
+    const auto& flags = ctx.flags;
+    auto bind = cte::http::ParseBindAddress("--ingest-bind-address", flags.ingest_bind_address);
+    if (!bind.ok()) return bind.status();
+    if (bind->disabled) return cte::Status::Ok();
+    cte::Logger log = ctx.log.With("component", "ingest");
+    cte::http::HttpServerOptions server_options;
+    server_options.log = log;
+    if (!flags.ingest_tls_cert.empty()) {
+      // Reloaded when cert-manager rotates the files in place (docs/http.md).
+      cte::http::TlsServerOptions tls;
+      tls.cert_file = flags.ingest_tls_cert;
+      tls.key_file = flags.ingest_tls_key;
+      server_options.tls = tls;
+    }
+    tokens_ = std::make_unique<cte::ingest::TokenService>(ctx.clock);
+    throttle_ = std::make_unique<cte::ingest::FailureThrottle>(ctx.clock);
+    metrics_ = std::make_unique<cte::metrics::IngestMetrics>(ctx.registry);
+    api_ = std::make_unique<cte::ingest::IngestApi>(*store_, credentials_, *tokens_, *throttle_,
+                                                    ctx.clock, metrics_.get(), log);
+    server_ = std::make_unique<cte::http::HttpServer>(server_options);
+    api_->Install(*server_);
+    if (cte::Status s = server_->Start(bind->host, bind->port); !s.ok()) {
+      return cte::Status(s.code(), "ingest API: " + s.message());
+    }
+    if (flags.ingest_insecure) {
+      log.Warn("the ingest API serves plain HTTP (--ingest-insecure): for local runs only");
+    }
+    ctx.log.Info("serving", {{"server", "ingest"},
+                             {"address", bind->host + ":" + std::to_string(server_->port())},
+                             {"tls", !flags.ingest_insecure}});
+    return cte::Status::Ok();
+  }
+
+  std::unique_ptr<cte::store::SqliteIndicatorStore> store_;
+  std::unique_ptr<cte::store::AgingSweeper> sweeper_;
+  std::unique_ptr<cte::sources::NetskopePollers> pollers_;
+  cte::ingest::StaticCredentialsRegistry credentials_;
+  std::unique_ptr<cte::ingest::TokenService> tokens_;
+  std::unique_ptr<cte::ingest::FailureThrottle> throttle_;
+  std::unique_ptr<cte::metrics::IngestMetrics> metrics_;
+  std::unique_ptr<cte::ingest::IngestApi> api_;
+  std::unique_ptr<cte::http::HttpServer> server_;
+};
+
+// `cte-operator store backup --store URL --to FILE`
+int StoreCommand(const std::vector<std::string>& args) {
+  const std::string usage =
+      "usage: cte-operator store backup --store sqlite:///path/indicators.db --to FILE\n";
+  if (args.empty() || args[0] != "backup") {
+    std::cerr << usage;
+    return 2;
+  }
+  std::string store_url, to;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i], value;
+    if (size_t eq = a.find('='); eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (a == "--store") {
+      store_url = value;
+    } else if (a == "--to") {
+      to = value;
+    } else {
+      std::cerr << "cte-operator store backup: unknown flag " << a << "\n" << usage;
+      return 2;
+    }
+  }
+  auto url = cte::store::ParseStoreUrl("--store", store_url);
+  if (!url.ok() || to.empty()) {
+    std::cerr << "cte-operator store backup: "
+              << (url.ok() ? std::string("--to: a destination file is required")
+                           : url.status().message())
+              << "\n"
+              << usage;
+    return 2;
+  }
+  cte::Status s = cte::store::BackupSqliteStore(url->path, to);
+  if (!s.ok()) {
+    std::cerr << "cte-operator store backup: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "backed up " << url->path << " to " << to << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return cte::app::RunOperator("cte-operator", args, [](cte::app::AppContext& ctx) {
+  if (!args.empty() && args[0] == "store") {
+    return StoreCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  IndicatorServices services;
+  return cte::app::RunOperator("cte-operator", args, [&](cte::app::AppContext& ctx) {
     for (const auto& kind : kKinds) ctx.manager.InformerFor(kind);
-    return cte::Status::Ok();
+    ctx.stop_hooks.push_back([&services] { services.Stop(); });
+    return services.Start(ctx);
   });
 }

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "hack/bench/proc_stats.h"
 #include "hack/local-apiserver/api_server.h"
 #include "operator/core/clock.h"
 #include "operator/core/json_util.h"
@@ -50,34 +51,8 @@ double ReadMetric(cte::http::HttpTransport& t, const std::string& metrics_url,
   return 0;
 }
 
-long RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  long value = 0;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      in >> value;
-      return value;
-    }
-    std::string rest;
-    std::getline(in, rest);
-  }
-  return -1;
-}
-
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string f;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15; ++i) {
-    fields >> f;
-    if (i == 14) utime = std::stol(f);
-    if (i == 15) stime = std::stol(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+using cte::bench::CpuSeconds;
+using cte::bench::RssKiB;
 
 pid_t StartOperator(const std::string& bin_dir, const std::string& kubeconfig,
                     const std::string& metrics_addr, const std::string& probe_addr, int workers) {

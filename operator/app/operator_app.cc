@@ -14,6 +14,7 @@
 #include "operator/metrics/controller_runtime_metrics.h"
 #include "operator/metrics/metrics_handler.h"
 #include "operator/metrics/process_collector.h"
+#include "operator/store/store_url.h"
 
 namespace cte::app {
 
@@ -33,6 +34,14 @@ std::string Usage(const std::string& program) {
   --workers N                        reconcile workers per controller (default 2)
   --reconcile-timeout DUR            deadline of one reconcile (default 5m)
   --sync-period DUR                  replay every cached object this often (default 10h; 0s disables)
+  --store URL                        indicator store, sqlite:///path/indicators.db (default: none)
+  --ingest-bind-address ADDR         the API Source ingest API (default :8443; 0 disables; needs --store)
+  --ingest-tls-cert FILE             PEM certificate chain of the ingest API
+  --ingest-tls-key FILE              PEM private key of the ingest API
+  --ingest-insecure                  serve the ingest API over plain HTTP (local runs only)
+  --ingest-credentials-file FILE     APISource client credentials to accept (local runs, tests)
+  --aging-sweep-interval DUR         how often expired indicators are deactivated (default 1m)
+  --purge-inactive-after DUR         delete indicators inactive this long (default 0: never)
 )";
 }
 
@@ -132,12 +141,56 @@ StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args) {
         if (*end != '\0' || n < 1 || n > 64) s = InvalidArgumentError("--workers: must be 1 to 64");
         f.workers = static_cast<int>(n);
       }
+    } else if (arg == "--store") {
+      s = take(f.store_url);
+      if (s.ok()) s = store::ParseStoreUrl(arg, f.store_url).status();
+    } else if (arg == "--ingest-bind-address") {
+      s = take(f.ingest_bind_address);
+      if (s.ok()) s = http::ParseBindAddress(arg, f.ingest_bind_address).status();
+    } else if (arg == "--ingest-tls-cert") {
+      s = take(f.ingest_tls_cert);
+    } else if (arg == "--ingest-tls-key") {
+      s = take(f.ingest_tls_key);
+    } else if (arg == "--ingest-insecure") {
+      if (has_inline) {
+        s = InvalidArgumentError("--ingest-insecure: takes no value");
+      } else {
+        f.ingest_insecure = true;
+      }
+    } else if (arg == "--ingest-credentials-file") {
+      s = take(f.ingest_credentials_file);
+    } else if (arg == "--aging-sweep-interval") {
+      s = take_duration(f.aging_sweep_interval);
+      if (s.ok() && f.aging_sweep_interval <= Duration::zero())
+        s = InvalidArgumentError("--aging-sweep-interval: must be positive");
+    } else if (arg == "--purge-inactive-after") {
+      s = take_duration(f.purge_inactive_after);
     } else {
       s = InvalidArgumentError("unknown flag " + arg);
     }
     if (!s.ok()) return s;
   }
+  if (Status s = ValidateIngestFlags(f); !s.ok()) return s;
   return f;
+}
+
+Status ValidateIngestFlags(const OperatorFlags& f) {
+  if (f.ingest_tls_cert.empty() != f.ingest_tls_key.empty()) {
+    return InvalidArgumentError("--ingest-tls-cert and --ingest-tls-key: give both or neither");
+  }
+  const bool tls = !f.ingest_tls_cert.empty();
+  if (tls && f.ingest_insecure) {
+    return InvalidArgumentError("--ingest-insecure: cannot be combined with --ingest-tls-cert");
+  }
+  auto bind = http::ParseBindAddress("--ingest-bind-address", f.ingest_bind_address);
+  if (!bind.ok()) return bind.status();
+  if (!f.store_url.empty() && !bind->disabled && !tls && !f.ingest_insecure) {
+    return InvalidArgumentError(
+        "--ingest-bind-address: the ingest API carries client secrets and tokens; give "
+        "--ingest-tls-cert and --ingest-tls-key, or --ingest-insecure for a local run (or "
+        "--ingest-bind-address 0 to turn it off)");
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -225,8 +278,19 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   manager_options.leader_election.identity = Identity();
   kube::Manager manager(client, clock, random, log, &runtime_metrics, manager_options);
 
-  AppContext ctx{clock,   random,   log,    client,
-                 manager, registry, *flags, manager_options.leader_election.identity};
+  std::vector<std::function<void()>> stop_hooks;
+  // Whatever way RunOperator returns after setup (a setup or server error included), the hooks
+  // run while what they use (clock, registry, logger, declared above) still exists.
+  struct RunStopHooks {
+    std::vector<std::function<void()>>& hooks;
+    ~RunStopHooks() {
+      for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)();
+      hooks.clear();
+    }
+  } run_stop_hooks{stop_hooks};
+  AppContext ctx{clock,     random,   log,    client,
+                 manager,   registry, *flags, manager_options.leader_election.identity,
+                 stop_hooks};
   if (Status s = setup(ctx); !s.ok()) {
     log.Error("setup failed", {{"error", s.message()}});
     return 1;
@@ -259,6 +323,8 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   signal_thread.detach();
 
   int code = manager.Run();
+  for (auto it = stop_hooks.rbegin(); it != stop_hooks.rend(); ++it) (*it)();
+  stop_hooks.clear();
   probe_server.Stop();
   metrics_server.Stop();
   // Lost the lease, or a reconcile outlived the drain budget: exit without running destructors

@@ -32,10 +32,23 @@ struct OperatorFlags {
   int workers = 2;
   Duration reconcile_timeout = std::chrono::minutes(5);
   Duration sync_period = std::chrono::hours(10);  // zero: no periodic resync
+
+  // The indicator store and the ingest API (cte-operator; other binaries ignore them).
+  std::string store_url;                      // --store; empty: no store, no ingest
+  std::string ingest_bind_address = ":8443";  // "0" disables; served only with a store
+  std::string ingest_tls_cert;
+  std::string ingest_tls_key;
+  bool ingest_insecure = false;         // plain HTTP, for local runs only
+  std::string ingest_credentials_file;  // static APISource credentials (local runs, tests)
+  Duration aging_sweep_interval = std::chrono::minutes(1);
+  Duration purge_inactive_after{0};  // zero: keep inactive indicators
 };
 
 // Parses argv (both `--flag value` and `--flag=value`). Errors name the flag and the reason.
 StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args);
+// The ingest flags that depend on each other (ParseFlags runs it): TLS needs both files, plain
+// HTTP must be asked for, and an ingest API with a store needs one of the two.
+Status ValidateIngestFlags(const OperatorFlags& flags);
 std::string Usage(const std::string& program);
 
 // What a binary's setup function gets to register its informers and controllers.
@@ -48,6 +61,9 @@ struct AppContext {
   metrics::Registry& registry;
   const OperatorFlags& flags;
   std::string identity;  // this replica's name in the Lease and in Events' reportingInstance
+  // Run in reverse order once the manager has stopped (after the drain), while the clock, the
+  // registry and the logger above still exist: a binary stops what its setup started here.
+  std::vector<std::function<void()>>& stop_hooks;
 };
 
 // Runs the operator until SIGTERM/SIGINT (exit 0 after draining and releasing the lease) or loss

@@ -22,10 +22,11 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t,
 // any number of fraction digits (up to nanoseconds), and a numeric offset ("+05:30") instead of
 // "Z". Nullopt for anything else, including out-of-range fields.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
+
 // Parses an ISO-8601 date-time the way Cloud Exchange's API (pydantic) accepts one:
 // "YYYY-MM-DDTHH:MM[:SS[.fraction]]" with 'T' or a space between date and time, then "Z",
 // "+HH:MM", "+HHMM" or nothing (UTC). Also a bare date "YYYY-MM-DD" (midnight UTC). Fractions
-// keep microseconds. InvalidArgument says what was wrong; years outside 1970..9999 are refused.
+// keep microseconds. InvalidArgument says what was wrong; years before 1970 are refused.
 StatusOr<std::chrono::system_clock::time_point> ParseIso8601(std::string_view text);
 
 }  // namespace cte

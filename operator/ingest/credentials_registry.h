@@ -31,7 +31,8 @@ struct ApiSourceCredentials {
 class CredentialsRegistry {
  public:
   virtual ~CredentialsRegistry() = default;
-  virtual std::optional<ApiSourceCredentials> FindByClientId(const std::string& client_id) const = 0;
+  virtual std::optional<ApiSourceCredentials> FindByClientId(
+      const std::string& client_id) const = 0;
 };
 
 class StaticCredentialsRegistry : public CredentialsRegistry {

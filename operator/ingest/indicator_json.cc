@@ -17,8 +17,9 @@ using simdjson::dom::element_type;
 constexpr size_t kRetainedParserBytes = 1 << 20;
 
 std::string_view Trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-                                   c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
@@ -54,7 +55,8 @@ std::optional<std::string> ReadTime(const element& v, std::optional<WallTime>& o
   if (v.get_double().get(d) == simdjson::SUCCESS) {
     if (!(d >= 0) || d > 2e13) return "must be a date-time or a non-negative epoch timestamp";
     if (d > 2e10) d /= 1000;
-    out = WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(d)));
+    out =
+        WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(d)));
     return std::nullopt;
   }
   return "must be an ISO-8601 date-time string";
@@ -160,7 +162,8 @@ class ItemReader {
     }
     if (!has_value) Error("value", "field required");
     if (!has_source) Error("source", "field required");
-    if (shape_ == ItemShape::kFull && !out.type && !HasError("type")) Error("type", "field required");
+    if (shape_ == ItemShape::kFull && !out.type && !HasError("type"))
+      Error("type", "field required");
     if (out.type && !out.value.empty()) {
       if (*out.type == store::IndicatorType::kMd5 || *out.type == store::IndicatorType::kSha256) {
         std::transform(out.value.begin(), out.value.end(), out.value.begin(),
@@ -176,9 +179,8 @@ class ItemReader {
     errors_.push_back({index_, std::string(field), std::move(reason)});
   }
   bool HasError(std::string_view field) const {
-    return std::any_of(errors_.begin(), errors_.end(), [&](const FieldError& e) {
-      return e.index == index_ && e.field == field;
-    });
+    return std::any_of(errors_.begin(), errors_.end(),
+                       [&](const FieldError& e) { return e.index == index_ && e.field == field; });
   }
   std::optional<std::string_view> String(std::string_view key, const element& v) {
     std::string_view s;

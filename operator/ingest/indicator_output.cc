@@ -36,7 +36,13 @@ const char* Bool(bool b) { return b ? "true" : "false"; }
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
+  // Copy runs of characters that need no escaping in one append.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -53,20 +59,18 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out += buf;
+      }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
-void AppendIndicator(std::string& out, const store::Indicator& ind) {
+void AppendIndicator(std::string& out, const store::Indicator& ind, bool with_sources) {
   // The per-source fields, shared by the top level and the one `sources` entry.
   auto source_fields = [&] {
     out += "\"source\":";
@@ -105,18 +109,21 @@ void AppendIndicator(std::string& out, const store::Indicator& ind) {
     out += ",\"invalidReason\":";
     AppendJsonString(out, ind.invalid_reason);
   }
-  out += ",\"sources\":[{";
-  source_fields();
-  out += ",\"internalHits\":0,\"externalHits\":0,\"destinations\":[]}]}";
+  if (with_sources) {
+    out += ",\"sources\":[{";
+    source_fields();
+    out += ",\"internalHits\":0,\"externalHits\":0,\"destinations\":[]}]";
+  }
+  out += '}';
 }
 
-std::string IndicatorsJson(const std::vector<store::Indicator>& rows) {
+std::string IndicatorsJson(const std::vector<store::Indicator>& rows, bool with_sources) {
   std::string out;
-  out.reserve(rows.size() * 600 + 2);
+  out.reserve(rows.size() * (with_sources ? 600 : 360) + 2);
   out += '[';
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i) out += ',';
-    AppendIndicator(out, rows[i]);
+    AppendIndicator(out, rows[i], with_sources);
   }
   out += ']';
   return out;

@@ -20,8 +20,9 @@ void AppendJsonString(std::string& out, std::string_view s);
 // externalHits, expiresAt, sharedWith, tags, firstSeen, lastSeen, reputation, severity, comments,
 // extendedInformation, retracted, plus `sources` with one entry (this row's source), as CE lists
 // per-source data; and invalidAt/invalidReason when a tenant refused the value.
-void AppendIndicator(std::string& out, const store::Indicator& ind);
-std::string IndicatorsJson(const std::vector<store::Indicator>& rows);
+// `with_sources` false writes CE's IndicatorOut (the POST answer): the same without `sources`.
+void AppendIndicator(std::string& out, const store::Indicator& ind, bool with_sources = true);
+std::string IndicatorsJson(const std::vector<store::Indicator>& rows, bool with_sources = true);
 
 // {"detail": "<message>"}
 std::string DetailJson(std::string_view message);

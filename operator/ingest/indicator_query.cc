@@ -31,7 +31,10 @@ Status Strings(const std::string& field, const json& v, std::vector<std::string>
   if (!v.is_object() || v.size() != 1) {
     return Invalid(field + ": expected a string or one operator");
   }
-  const auto& [op, arg] = *v.items().begin();
+  // The one member; the key and value live in `v` (not in a temporary iteration proxy).
+  const auto member = v.begin();
+  const std::string& op = member.key();
+  const json& arg = member.value();
   const bool neg = op == "$ne" || op == "$nin";
   if (neg && !negated) return Invalid("Unsupported operator " + op + " on " + field + ".");
   if (negated) *negated = neg;
@@ -52,7 +55,9 @@ Status Bool(const std::string& field, const json& v, std::optional<bool>& out) {
     return Status::Ok();
   }
   if (v.is_object() && v.size() == 1) {
-    const auto& [op, arg] = *v.items().begin();
+    const auto member = v.begin();
+    const std::string& op = member.key();
+    const json& arg = member.value();
     if ((op == "$eq" || op == "$ne") && arg.is_boolean()) {
       out = op == "$eq" ? arg.get<bool>() : !arg.get<bool>();
       return Status::Ok();
@@ -232,8 +237,8 @@ StatusOr<ListRequest> ParseListRequest(const http::QueryParams& params,
       auto n = Integer("limit", value);
       if (!n.ok()) return n.status();
       if (*n > kMaxListLimit) {
-        return InvalidArgumentError("Limit cannot be greater than 100. Provided limit: " +
-                                    std::to_string(*n) + ".");
+        return InvalidArgumentError(
+            "Limit cannot be greater than 100. Provided limit: " + std::to_string(*n) + ".");
       }
       if (*n < 1) return InvalidArgumentError("limit must be at least 1.");
       r.query.limit = *n;

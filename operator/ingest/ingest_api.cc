@@ -22,7 +22,9 @@ using http::HttpResponse;
 constexpr std::string_view kNotAuthenticated = "Could not validate credentials.";
 constexpr std::string_view kForbidden = "Not enough permissions.";
 
-HttpResponse Json(int status, std::string body) { return HttpResponse::Json(status, std::move(body)); }
+HttpResponse Json(int status, std::string body) {
+  return HttpResponse::Json(status, std::move(body));
+}
 
 HttpResponse Detail(int status, std::string_view message) {
   return Json(status, DetailJson(message));
@@ -55,6 +57,14 @@ size_t ContentLength(const HttpRequest& head) {
   return *end == '\0' ? static_cast<size_t>(n) : SIZE_MAX;
 }
 
+HttpResponse Throttled(Duration wait) {
+  auto secs = static_cast<int64_t>(std::ceil(std::chrono::duration<double>(wait).count()));
+  HttpResponse r = Detail(
+      429, "Too many failed attempts. Please retry after " + std::to_string(secs) + " seconds.");
+  r.headers["Retry-After"] = std::to_string(secs);
+  return r;
+}
+
 HttpResponse TooLarge(size_t limit) {
   return Detail(413, "Request body too large: at most " + std::to_string(limit) + " bytes.");
 }
@@ -83,19 +93,43 @@ IngestApi::IngestApi(store::IndicatorStore& store, const CredentialsRegistry& cr
       options_(options) {}
 
 void IngestApi::Install(http::HttpServer& server) {
-  // Each route checks the head (token, scope, declared size) before anything else; with the
-  // hardened server the same CheckHead runs as the route's before_body hook.
-  auto route = [&](const char* method, const char* pattern, HttpResponse (IngestApi::*fn)(
-                                                                const HttpRequest&)) {
-    server.Route(method, pattern,
-                 [this, fn](const HttpRequest& req, const http::PathParams&,
-                            http::ResponseWriter& w) { w.Send((this->*fn)(req)); });
+  // Every route refuses from the request line and headers (token, scope, declared size) before
+  // a body byte is read; the handler checks again on the whole request.
+  auto route = [&](const char* method, const char* pattern, std::string_view scope, size_t max_body,
+                   HttpResponse (IngestApi::*fn)(const HttpRequest&)) {
+    http::RouteOptions options;
+    options.max_body_bytes = max_body;
+    options.before_body = [this, scope, max_body](const HttpRequest& head) {
+      return CheckHead(head, scope, max_body);
+    };
+    server.Route(
+        method, pattern,
+        [this, fn](const HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+          w.Send((this->*fn)(req));
+        },
+        std::move(options));
   };
-  route("POST", "/api/auth", &IngestApi::Auth);
-  route("POST", "/api/cte/indicators", &IngestApi::Create);
-  route("GET", "/api/cte/indicators", &IngestApi::List);
-  route("PATCH", "/api/cte/indicators", &IngestApi::Update);
-  route("DELETE", "/api/cte/indicators/bulk", &IngestApi::BulkDelete);
+  route("POST", "/api/cte/indicators", kScopeWrite, options_.limits.max_body_bytes,
+        &IngestApi::Create);
+  route("GET", "/api/cte/indicators", kScopeRead, 0, &IngestApi::List);
+  route("PATCH", "/api/cte/indicators", kScopeWrite, options_.max_patch_body_bytes,
+        &IngestApi::Update);
+  route("DELETE", "/api/cte/indicators/bulk", kScopeWrite, options_.limits.max_body_bytes,
+        &IngestApi::BulkDelete);
+  // /api/auth has no token yet: its head check is the login throttle, so a throttled address
+  // cannot even make the server read a body.
+  http::RouteOptions auth;
+  auth.max_body_bytes = options_.max_auth_body_bytes;
+  auth.before_body = [this](const HttpRequest& head) -> std::optional<HttpResponse> {
+    if (auto wait = throttle_.Blocked(head.remote_address)) return Throttled(*wait);
+    return std::nullopt;
+  };
+  server.Route(
+      "POST", "/api/auth",
+      [this](const HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
+        w.Send(Auth(req));
+      },
+      std::move(auth));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,14 +160,13 @@ HttpResponse IngestApi::Refusal(const Status& status) const {
   return r;
 }
 
-std::optional<IngestApi::Principal> IngestApi::Admit(const HttpRequest& req,
-                                                    std::string_view scope, size_t max_body,
-                                                    HttpResponse& refusal) const {
+std::optional<IngestApi::Principal> IngestApi::Admit(const HttpRequest& req, std::string_view scope,
+                                                     size_t max_body, HttpResponse& refusal) const {
   auto principal = Authorize(req, scope);
   if (!principal.ok()) {
     log_.Info("ingest request refused", {{"path", req.path},
-                                          {"remote", req.remote_address},
-                                          {"reason", principal.status().message()}});
+                                         {"remote", req.remote_address},
+                                         {"reason", principal.status().message()}});
     refusal = Refusal(principal.status());
     return std::nullopt;
   }
@@ -170,27 +203,19 @@ HttpResponse IngestApi::Observe(std::string_view route, const HttpRequest& req,
   if (observer_) {
     observer_->OnRequest(route, caller.namespace_name, caller.source, response.status, took);
   }
-  log_.Debug("ingest request",
-             {{"route", std::string(route)},
-              {"method", req.method},
-              {"code", response.status},
-              {"namespace", caller.namespace_name},
-              {"source", caller.source},
-              {"remote", req.remote_address},
-              {"seconds", std::chrono::duration<double>(took).count()}});
+  log_.Debug("ingest request", {{"route", std::string(route)},
+                                {"method", req.method},
+                                {"code", response.status},
+                                {"namespace", caller.namespace_name},
+                                {"source", caller.source},
+                                {"remote", req.remote_address},
+                                {"seconds", std::chrono::duration<double>(took).count()}});
   return response;
 }
 
 HttpResponse IngestApi::Auth(const HttpRequest& req) {
   return Observe("auth", req, [&](Caller& caller) -> HttpResponse {
-    if (auto wait = throttle_.Blocked(req.remote_address)) {
-      auto secs = static_cast<int64_t>(
-          std::ceil(std::chrono::duration<double>(*wait).count()));
-      HttpResponse r = Detail(429, "Too many failed attempts. Please retry after " +
-                                       std::to_string(secs) + " seconds.");
-      r.headers["Retry-After"] = std::to_string(secs);
-      return r;
-    }
+    if (auto wait = throttle_.Blocked(req.remote_address)) return Throttled(*wait);
     if (req.body.size() > options_.max_auth_body_bytes) {
       return TooLarge(options_.max_auth_body_bytes);
     }
@@ -213,8 +238,9 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
 
     auto creds = credentials_.FindByClientId(*id);
     // Compare even for an unknown client_id, so timing does not tell which ids exist.
-    const bool ok = SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
-                    creds.has_value();
+    const bool ok =
+        SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
+        creds.has_value();
     if (!ok) {
       throttle_.RecordFailure(req.remote_address);
       log_.Info("ingest login failed", {{"clientId", *id}, {"remote", req.remote_address}});
@@ -249,7 +275,8 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
     nlohmann::json body = {
         {"access_token", token.Reveal()},
         {"token_type", "bearer"},
-        {"expires_in", std::chrono::duration_cast<std::chrono::seconds>(tokens_.lifetime()).count()},
+        {"expires_in",
+         std::chrono::duration_cast<std::chrono::seconds>(tokens_.lifetime()).count()},
         {"scopes", scopes},
         {"firstLogin", false},
         {"fromSSO", false},
@@ -310,7 +337,9 @@ HttpResponse IngestApi::DoCreate(const HttpRequest& req, Caller& caller) {
     observer_->OnIndicators("created", committed->ops[0].inserted);
     observer_->OnIndicators("updated", committed->ops[0].updated);
   }
-  return Json(201, IndicatorsJson(op.indicators));
+  // CE answers a POST with IndicatorOut items (no per-source list): what was stored, after the
+  // plugin's policy.
+  return Json(201, IndicatorsJson(op.indicators, /*with_sources=*/false));
 }
 
 HttpResponse IngestApi::List(const HttpRequest& req) {
@@ -378,7 +407,8 @@ HttpResponse IngestApi::DoUpdate(const HttpRequest& req, Caller& caller) {
   if (retraction) return Json(201, "true");
   auto row = store_.Get(plugin, in.value, *in.type);
   if (!row.ok()) return StoreFailure(row.status());
-  if (!row->has_value()) return Detail(404, "Indicator with value='" + in.value + "' does not exist.");
+  if (!row->has_value())
+    return Detail(404, "Indicator with value='" + in.value + "' does not exist.");
   std::string out;
   AppendIndicator(out, **row);
   return Json(201, std::move(out));

@@ -67,15 +67,15 @@ class IngestApi {
             IngestObserver* observer = nullptr, Logger log = NullLogger(),
             IngestApiOptions options = {});
 
-  // Registers the routes on `server`.
+  // Registers the routes on `server`, each with its body limit and CheckHead as its before_body
+  // hook (the login throttle for /api/auth), so a refused request's body is never read.
   void Install(http::HttpServer& server);
 
   // The checks that need only the request line and headers: the bearer token and its scope for
   // the route, and the body-size limit from Content-Length. Returns the refusal, or nullopt to go
-  // on. Shaped as the hardened server's RouteOptions::before_body hook so the body of a refused
-  // request is never read.
-  std::optional<http::HttpResponse> CheckHead(const http::HttpRequest& head,
-                                              std::string_view scope, size_t max_body) const;
+  // on. The route's RouteOptions::before_body.
+  std::optional<http::HttpResponse> CheckHead(const http::HttpRequest& head, std::string_view scope,
+                                              size_t max_body) const;
 
   // The handlers, callable without a server (tests).
   http::HttpResponse Auth(const http::HttpRequest& req);

@@ -2,9 +2,11 @@
 //   cte_ingest_requests_total{namespace,source,code}
 //   cte_ingest_indicators_total{result}
 //   cte_ingest_request_duration_seconds{route}
+// Children are cached after their first use (every ingest request records here).
 #pragma once
 
 #include "operator/ingest/ingest_api.h"
+#include "operator/metrics/child_cache.h"
 #include "operator/metrics/registry.h"
 
 namespace cte::metrics {
@@ -18,9 +20,9 @@ class IngestMetrics : public ingest::IngestObserver {
   void OnIndicators(std::string_view result, int64_t count) override;
 
  private:
-  Family<Counter>& requests_;
-  Family<Counter>& indicators_;
-  Family<Histogram>& duration_;
+  ChildCache<Counter> requests_;
+  ChildCache<Counter> indicators_;
+  ChildCache<Histogram> duration_;
 };
 
 }  // namespace cte::metrics

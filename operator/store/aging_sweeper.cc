@@ -15,7 +15,7 @@ void AgingSweeper::Start() {
 
 void AgingSweeper::Stop() {
   std::lock_guard<std::mutex> lock(start_mu_);
-  stopping_ = true;
+  if (stopping_.exchange(true) && !thread_.joinable()) return;
   clock_.Notify();
   if (thread_.joinable()) thread_.join();
 }

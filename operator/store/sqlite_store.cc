@@ -386,27 +386,13 @@ Status SqliteIndicatorStore::Init() {
   }
   if (rc != SQLITE_DONE) return (*stmt)->Error(rc);
 
-  // Checkpoints move off the commit path: the writer only reports the WAL's size.
-  s = writer_->Exec("PRAGMA wal_autocheckpoint = 0");
+  // Checkpoints run on the writer thread, between transactions, once the WAL holds
+  // checkpoint_pages pages: with no write in flight the checkpoint completes and the next
+  // transaction starts the WAL from its beginning again, so the WAL file stays bounded and its
+  // blocks are reused. (A background checkpointer racing a steady stream of commits never
+  // completes: the WAL then grows without bound, and every new block is zero-filled by ext4.)
+  s = writer_->Exec("PRAGMA wal_autocheckpoint = " + std::to_string(options_.checkpoint_pages));
   if (!s.ok()) return s;
-  auto ckpt = Connection::Open(options_.path, false);
-  if (!ckpt.ok()) return ckpt.status();
-  checkpointer_ = std::move(ckpt).value();
-  s = checkpointer_->Exec("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;");
-  if (!s.ok()) return s;
-  sqlite3_wal_hook(
-      writer_->raw(),
-      [](void* arg, sqlite3*, const char*, int pages) {
-        auto* self = static_cast<SqliteIndicatorStore*>(arg);
-        if (pages >= self->options_.checkpoint_pages) {
-          std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
-          self->checkpoint_due_ = true;
-          self->checkpoint_cv_.notify_one();
-        }
-        return SQLITE_OK;
-      },
-      this);
-  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   writer_thread_ = std::thread([this] { WriterLoop(); });
   log_.Info("indicator store open", {{"path", options_.path},
                                      {"schemaVersion", target},
@@ -422,36 +408,14 @@ SqliteIndicatorStore::~SqliteIndicatorStore() {
   queue_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
   {
-    std::lock_guard<std::mutex> lock(checkpoint_mu_);
-    checkpoint_stop_ = true;
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    idle_readers_.clear();
   }
-  checkpoint_cv_.notify_all();
-  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
-  std::lock_guard<std::mutex> lock(readers_mu_);
-  idle_readers_.clear();
-}
-
-void SqliteIndicatorStore::CheckpointLoop() {
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(checkpoint_mu_);
-      checkpoint_cv_.wait(lock, [this] { return checkpoint_due_ || checkpoint_stop_; });
-      if (checkpoint_stop_) break;
-      checkpoint_due_ = false;
-    }
-    // PASSIVE never blocks the writer or readers; pages a reader still needs stay in the WAL
-    // until a later checkpoint.
-    int rc = sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       nullptr, nullptr);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      log_.Warn("indicator store: checkpoint failed",
-                {{"error", checkpointer_->Error(rc, "checkpoint").message()}});
-    }
+  // Fold the WAL into the database file so the next start reads a small WAL.
+  if (writer_) {
+    (void)sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                    nullptr);
   }
-  // Closing: fold the WAL into the database file so it starts small next time.
-  (void)sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                  nullptr, nullptr);
-  checkpointer_.reset();
 }
 
 SqliteIndicatorStore::Stats SqliteIndicatorStore::stats() const {

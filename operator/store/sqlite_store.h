@@ -7,8 +7,8 @@
 // then commits once. Under concurrent load the fsync cost is shared by all waiting callers; a lone
 // caller pays one fsync, as without grouping.
 //
-// Checkpoints (copying the WAL into the database file) run on a background thread with PASSIVE
-// checkpoints, so neither the writer nor readers wait for them.
+// Checkpoints (copying the WAL into the database file) run on the writer thread between
+// transactions once the WAL holds `checkpoint_pages` pages, so the WAL stays bounded.
 //
 // Reads use a small pool of read-only connections; WAL lets them run beside the writer and see
 // the last committed state. Select() keeps one connection (and its snapshot) for the cursor's life.
@@ -47,9 +47,9 @@ struct SqliteStoreOptions {
   // At most this many batches, or about this many indicator rows, go into one transaction.
   size_t max_group_batches = 512;
   size_t max_group_rows = 200000;
-  // A background thread copies the write-ahead log into the database file once it holds this
-  // many pages (SQLite would otherwise do it inside a commit, on the writer's critical path).
-  int checkpoint_pages = 4000;
+  // The WAL is copied into the database file once it holds this many pages (40 MiB): larger
+  // than SQLite's default of 1,000 so a page changed by many transactions is copied once.
+  int checkpoint_pages = 10000;
   // Page size of a new file (an existing file keeps its own).
   int page_size = 4096;
   // Tests only: create or migrate the file to this schema version instead of the latest.
@@ -100,7 +100,6 @@ class SqliteIndicatorStore : public IndicatorStore {
   SqliteIndicatorStore(SqliteStoreOptions options, Logger log);
   Status Init();
   void WriterLoop();
-  void CheckpointLoop();
   void RunGroup(std::vector<Pending*>& group);
   // Applies one batch inside the open transaction. `group` holds the sources earlier batches of
   // the transaction created; sources this batch creates go to `created`.
@@ -127,13 +126,6 @@ class SqliteIndicatorStore : public IndicatorStore {
   bool stopping_ = false;
   std::thread writer_thread_;
 
-  // Background checkpoints: the writer's WAL hook raises `checkpoint_due_`.
-  std::unique_ptr<sqlite::Connection> checkpointer_;
-  std::mutex checkpoint_mu_;
-  std::condition_variable checkpoint_cv_;
-  bool checkpoint_due_ = false;
-  bool checkpoint_stop_ = false;
-  std::thread checkpoint_thread_;
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> batches_{0};
 

@@ -39,6 +39,18 @@ start_apiserver() {
   export KUBECONFIG="$WORK/kubeconfig"
 }
 
+# make_tls_cert: a throwaway CA ($WORK/ca.crt) and a leaf for 127.0.0.1 signed by it
+# ($WORK/tls.crt, $WORK/tls.key), for TLS listeners under test.
+make_tls_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test-ca \
+    -keyout "$WORK/ca.key" -out "$WORK/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$WORK/san.ext"
+  openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial \
+    -days 1 -extfile "$WORK/san.ext" -out "$WORK/tls.crt" 2>/dev/null
+}
+
 # kubectl with a private discovery cache so runs never see each other's kinds.
 k() {
   kubectl --cache-dir "$WORK/kube-cache" "$@"

@@ -13,13 +13,7 @@ start_apiserver
 k apply -f "$SRC_DIR/crds/" >/dev/null
 
 # A CA and a leaf for 127.0.0.1, for the TLS listener.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=hostile-ca \
-  -keyout "$WORK/ca.key" -out "$WORK/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
-  -keyout "$WORK/tls.key" -out "$WORK/tls.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$WORK/san.ext"
-openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial \
-  -days 1 -extfile "$WORK/san.ext" -out "$WORK/tls.crt" 2>/dev/null
+make_tls_cert
 # No rate limit: the checks send bursts, and a 429 would hide what they look for.
 printf 'limits:\n  v2RequestsPerSecond: 0\n' >"$WORK/sim.yaml"
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -108,7 +109,7 @@ class PollerTest : public ::testing::Test {
     Duration moved{0};
     while (!cond()) {
       if (std::chrono::steady_clock::now() > deadline || moved > max_simulated) return false;
-      if (clock_.waiters() > 0) {
+      if (clock_.waiters() > 0 && clock_.due_waiters() == 0) {
         clock_.Advance(std::chrono::milliseconds(500));
         moved += std::chrono::milliseconds(500);
       } else {
@@ -120,7 +121,8 @@ class PollerTest : public ::testing::Test {
 
   int CountRequests(int status) {
     int n = 0;
-    for (const auto& e : sim_->RequestLog()["requests"]) n += e["status"] == status ? 1 : 0;
+    const json log = sim_->RequestLog();
+    for (const auto& e : log["requests"]) n += e["status"] == status ? 1 : 0;
     return n;
   }
 
@@ -183,7 +185,8 @@ TEST_F(PollerTest, ThreatDataTypeChoosesTheConsumers) {
   ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kUrl) == 1; }));
   EXPECT_EQ(pollers_->Status(kPlugin).size(), 1u);
   EXPECT_EQ(Count(IndicatorType::kMd5), 0);
-  for (const auto& e : sim_->RequestLog()["requests"]) {
+  const json log = sim_->RequestLog();
+  for (const auto& e : log["requests"]) {
     EXPECT_EQ(e["path"].get<std::string>().find("/malware"), std::string::npos)
         << "no malware consumer for threatDataType URL";
   }
@@ -218,7 +221,8 @@ TEST_F(PollerTest, RestartResumesFromTheStoredProgressWithoutLosingAlerts) {
   ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kUrl) == 150; }));
   // Resumed indexes answer (resend, then next); the historical pull did not run again, which
   // the alert count below shows (it would bring back the 120 old alerts per type).
-  for (const auto& e : sim_->RequestLog()["requests"]) {
+  const json log = sim_->RequestLog();
+  for (const auto& e : log["requests"]) {
     EXPECT_EQ(e["status"], 200) << e.dump();
   }
   auto statuses = pollers_->Status(kPlugin);
@@ -250,6 +254,60 @@ TEST_F(PollerTest, TenantErrorsAreRetriedAndReported) {
   ASSERT_TRUE(
       DriveUntil([&] { return Count(IndicatorType::kMd5) == 1 && Count(IndicatorType::kUrl) == 1; },
                  hours(1)));
+}
+
+// Moves the clock by `total` in `step`s, only while both consumers sleep on it (and no woken one
+// is still on its way out of a wait), then returns the times (on the simulator's clock) of the
+// requests to each iterator endpoint.
+std::map<std::string, std::vector<double>> DriveAndCollect(SimulatedClock& clock,
+                                                           tenantsim::TenantSimulator& sim,
+                                                           Duration total, Duration step) {
+  auto start = std::chrono::steady_clock::now();
+  Duration moved{0};
+  while (moved < total && std::chrono::steady_clock::now() - start < seconds(20)) {
+    if (clock.waiters() == 2 && clock.due_waiters() == 0) {
+      clock.Advance(step);
+      moved += step;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  EXPECT_GE(moved, total);
+  const json log = sim.RequestLog();
+  std::map<std::string, std::vector<double>> times;
+  for (const auto& e : log["requests"]) {
+    times[e["endpoint"].get<std::string>()].push_back(e["time"].get<double>());
+  }
+  return times;
+}
+
+// Once caught up, a consumer asks again only after the poll interval: it keeps polling, and never
+// sooner than five minutes after its last request.
+TEST_F(PollerTest, CaughtUpConsumersWaitThePollIntervalBetweenRequests) {
+  Start(Spec(true, true, /*days=*/0));
+  auto times = DriveAndCollect(clock_, *sim_, hours(1), seconds(10));
+  ASSERT_EQ(times.size(), 2u);
+  for (const auto& [endpoint, t] : times) {
+    EXPECT_GE(t.size(), 11u) << endpoint << " " << ::testing::PrintToString(t);
+    for (size_t i = 1; i < t.size(); ++i) {
+      EXPECT_GE(t[i] - t[i - 1], 300) << endpoint << " " << ::testing::PrintToString(t);
+    }
+  }
+}
+
+// With a poll interval shorter than the tenant's wait_time (10 s here), the wait_time wins.
+TEST_F(PollerTest, TheTenantsWaitTimeIsHonoured) {
+  NetskopePollerSpec spec = Spec(true, true, /*days=*/0);
+  spec.poll_interval = seconds(1);
+  Start(spec);
+  auto times = DriveAndCollect(clock_, *sim_, std::chrono::minutes(5), seconds(1));
+  ASSERT_EQ(times.size(), 2u);
+  for (const auto& [endpoint, t] : times) {
+    EXPECT_GE(t.size(), 25u) << endpoint << " " << ::testing::PrintToString(t);
+    for (size_t i = 1; i < t.size(); ++i) {
+      EXPECT_GE(t[i] - t[i - 1], 10) << endpoint << " " << ::testing::PrintToString(t);
+    }
+  }
 }
 
 TEST_F(PollerTest, StopEndsPollingPromptly) {

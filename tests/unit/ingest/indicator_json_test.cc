@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 #include "operator/ingest/indicator_output.h"
@@ -13,19 +14,19 @@ namespace {
 
 using store::IndicatorType;
 
-std::string Item(const std::string& value, const std::string& type,
-                 const std::string& extra = "") {
+std::string Item(const std::string& value, const std::string& type, const std::string& extra = "") {
   return R"({"value":")" + value + R"(","type":")" + type + R"(","source":"feed")" + extra + "}";
 }
 
 TEST(IndicatorJsonTest, ValidItemsWithEveryField) {
-  std::string body = "[" +
-                     Item("  http://bad.example/x  ", "url",
-                          R"(,"severity":"high","reputation":9,"tags":["a","b"],)"
-                          R"("comments":" c ","extendedInformation":"https://intel.example/1",)"
-                          R"("firstSeen":"2027-01-15T08:00:00Z","lastSeen":1800000100,)"
-                          R"("expiresAt":null,"active":false,"test":true,"safe":true,"x":{"y":1})") +
-                     "," + Item("ABCDEFABCDEFABCDEFABCDEFABCDEFAB", "md5") + "]";
+  std::string body =
+      "[" +
+      Item("  http://bad.example/x  ", "url",
+           R"(,"severity":"high","reputation":9,"tags":["a","b"],)"
+           R"("comments":" c ","extendedInformation":"https://intel.example/1",)"
+           R"("firstSeen":"2027-01-15T08:00:00Z","lastSeen":1800000100,)"
+           R"("expiresAt":null,"active":false,"test":true,"safe":true,"x":{"y":1})") +
+      "," + Item("ABCDEFABCDEFABCDEFABCDEFABCDEFAB", "md5") + "]";
   auto parsed = ParseIndicatorArray(body, {});
   ASSERT_TRUE(parsed.errors.empty()) << DetailJson(parsed.errors);
   ASSERT_EQ(parsed.items.size(), 2u);
@@ -86,8 +87,8 @@ TEST(IndicatorJsonTest, EveryBadItemAndFieldIsNamed) {
                      R"({"type":"md5","source":"feed","value":"zz","reputation":11})" + "," +
                      R"({"value":"x.example","type":"URL","source":7,"severity":"severe",)" +
                      R"("tags":"t","extendedInformation":"ftp://x","firstSeen":"yesterday",)" +
-                     R"("active":"yes","comments":5})" +
-                     "," + R"({"source":"feed"})" + "," + R"("not an object")" + "]";
+                     R"("active":"yes","comments":5})" + "," + R"({"source":"feed"})" + "," +
+                     R"("not an object")" + "]";
   auto parsed = ParseIndicatorArray(body, {});
   std::set<std::pair<size_t, std::string>> got;
   for (const auto& e : parsed.errors) {
@@ -95,11 +96,19 @@ TEST(IndicatorJsonTest, EveryBadItemAndFieldIsNamed) {
     EXPECT_FALSE(e.reason.empty());
     got.insert({*e.index, e.field});
   }
-  const std::set<std::pair<size_t, std::string>> want = {
-      {1, "value"},    {1, "reputation"},          {2, "type"},      {2, "source"},
-      {2, "severity"}, {2, "tags"},                {2, "extendedInformation"},
-      {2, "firstSeen"}, {2, "active"},             {2, "comments"},  {3, "value"},
-      {3, "type"},     {4, "item"}};
+  const std::set<std::pair<size_t, std::string>> want = {{1, "value"},
+                                                         {1, "reputation"},
+                                                         {2, "type"},
+                                                         {2, "source"},
+                                                         {2, "severity"},
+                                                         {2, "tags"},
+                                                         {2, "extendedInformation"},
+                                                         {2, "firstSeen"},
+                                                         {2, "active"},
+                                                         {2, "comments"},
+                                                         {3, "value"},
+                                                         {3, "type"},
+                                                         {4, "item"}};
   EXPECT_EQ(got, want) << DetailJson(parsed.errors);
   EXPECT_EQ(parsed.items.size(), 1u) << "only the valid item is kept (the caller refuses all)";
 }
@@ -139,10 +148,11 @@ TEST(IndicatorJsonTest, HugeFieldsAndTooManyTagsAreRefused) {
   std::string tags = "[";
   for (int i = 0; i < 101; ++i) tags += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
   tags += "]";
-  std::string body = "[" + Item(std::string(9000, 'a'), "url") + "," +
-                     Item("ok.example", "url", ",\"tags\":" + tags) + "," +
-                     Item("ok.example", "url", ",\"comments\":\"" + std::string(20000, 'c') + "\"") +
-                     "," + Item("ok.example", "url", ",\"tags\":[\"a\\nb\"]") + "]";
+  std::string body =
+      "[" + Item(std::string(9000, 'a'), "url") + "," +
+      Item("ok.example", "url", ",\"tags\":" + tags) + "," +
+      Item("ok.example", "url", ",\"comments\":\"" + std::string(20000, 'c') + "\"") + "," +
+      Item("ok.example", "url", ",\"tags\":[\"a\\nb\"]") + "]";
   auto parsed = ParseIndicatorArray(body, limits);
   ASSERT_EQ(parsed.errors.size(), 4u) << DetailJson(parsed.errors);
   EXPECT_EQ(parsed.errors[0].field, "value");
@@ -157,9 +167,49 @@ TEST(IndicatorJsonTest, RetractionShapeNeedsNoType) {
   ASSERT_TRUE(parsed.errors.empty()) << DetailJson(parsed.errors);
   EXPECT_EQ(parsed.items[0].retracted, true);
   EXPECT_FALSE(parsed.items[0].type.has_value());
-  auto full = ParseIndicatorObject(R"({"value":"x.example","source":"feed"})", {}, ItemShape::kFull);
+  auto full =
+      ParseIndicatorObject(R"({"value":"x.example","source":"feed"})", {}, ItemShape::kFull);
   ASSERT_EQ(full.errors.size(), 1u);
   EXPECT_EQ(full.errors[0].field, "type");
+}
+
+// Mutations of a valid body (byte flips, cuts, inserted brackets, quotes and escapes) never crash
+// the parser (run under the asan preset too) and always end in items or named errors.
+TEST(IndicatorJsonTest, RandomlyMutatedBodiesNeverCrash) {
+  std::string valid = "[";
+  for (int i = 0; i < 20; ++i) {
+    valid += (i ? "," : "") +
+             Item("h" + std::to_string(i) + ".example", "domain",
+                  R"(,"tags":["a","b"],"reputation":3,"firstSeen":"2027-01-01T00:00:00Z")");
+  }
+  valid += "]";
+  std::mt19937 rng(7);
+  const std::vector<char> specials = {'[', ']', '{', '}', '"', ',', ':', '\\', '\0', '\xff',
+                                      '0', '-', 'e', 'E', '.', 't', 'f', 'n',  ' '};
+  for (int round = 0; round < 3000; ++round) {
+    std::string body = valid;
+    const int edits = 1 + static_cast<int>(rng() % 8);
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      size_t at = rng() % body.size();
+      switch (rng() % 4) {
+        case 0:
+          body[at] = specials[rng() % specials.size()];
+          break;
+        case 1:
+          body.insert(at, 1, specials[rng() % specials.size()]);
+          break;
+        case 2:
+          body.erase(at, 1 + rng() % 16);
+          break;
+        default:
+          body.resize(at);
+      }
+    }
+    auto array = ParseIndicatorArray(body, {});
+    for (const auto& err : array.errors) EXPECT_FALSE(err.field.empty() || err.reason.empty());
+    auto object = ParseIndicatorObject(body, {}, ItemShape::kFull);
+    EXPECT_TRUE(!object.errors.empty() || object.items.size() == 1);
+  }
 }
 
 TEST(IndicatorJsonTest, DepthScannerSkipsStrings) {

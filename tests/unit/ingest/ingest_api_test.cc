@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "operator/store/sqlite_store.h"
 #include "tests/unit/store/store_test_support.h"
@@ -151,7 +152,8 @@ TEST_F(IngestApiTest, PostStoresEverythingAfterCommitWithThePluginsPolicy) {
   json out = json::parse(r.body);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0]["source"], "feed");
-  EXPECT_EQ(out[0]["sources"][0]["severity"], "high");
+  EXPECT_EQ(out[0]["severity"], "high");
+  EXPECT_FALSE(out[0].contains("sources")) << "POST answers IndicatorOut, as CE";
   EXPECT_FALSE(out[0]["expiresAt"].is_null()) << "agingDays 30 set an expiry";
   auto row = store_->Get(kFeedA, "d41d8cd98f00b204e9800998ecf8427e", store::IndicatorType::kMd5);
   ASSERT_TRUE(row.ok() && row->has_value());
@@ -168,11 +170,11 @@ TEST_F(IngestApiTest, PostStoresEverythingAfterCommitWithThePluginsPolicy) {
 
 TEST_F(IngestApiTest, AnyInvalidItemRefusesTheWholeRequest) {
   std::string token = Token("client-a", "secret-a-0123");
-  HttpResponse r = api_->Create(
-      Req("POST", token,
-          R"([{"value":"good.example","type":"url","source":"feed"},)"
-          R"({"value":"1.2.3.999","type":"ipv4","source":"feed"},)"
-          R"({"value":"x.example","type":"url","source":"feed","reputation":0}])"));
+  HttpResponse r =
+      api_->Create(Req("POST", token,
+                       R"([{"value":"good.example","type":"url","source":"feed"},)"
+                       R"({"value":"1.2.3.999","type":"ipv4","source":"feed"},)"
+                       R"({"value":"x.example","type":"url","source":"feed","reputation":0}])"));
   ASSERT_EQ(r.status, 422);
   json detail = json::parse(r.body)["detail"];
   ASSERT_EQ(detail.size(), 2u);
@@ -195,10 +197,10 @@ TEST_F(IngestApiTest, TokensAreBoundToTheirPluginAndNamespace) {
                 .status,
             201);
   // Writing another plugin's source is forbidden, and nothing of the request is stored.
-  HttpResponse other = api_->Create(
-      Req("POST", a,
-          R"([{"value":"c.example","type":"url","source":"feed"},)"
-          R"({"value":"d.example","type":"url","source":"reader"}])"));
+  HttpResponse other =
+      api_->Create(Req("POST", a,
+                       R"([{"value":"c.example","type":"url","source":"feed"},)"
+                       R"({"value":"d.example","type":"url","source":"reader"}])"));
   EXPECT_EQ(other.status, 403);
   EXPECT_EQ(json::parse(other.body)["detail"], "Not enough permissions.");
   EXPECT_EQ(Count("team-a"), 1);
@@ -244,27 +246,30 @@ TEST_F(IngestApiTest, HeadChecksRefuseBeforeTheBodyMatters) {
 
 TEST_F(IngestApiTest, PatchUpdatesOrRetractsOneIndicator) {
   std::string token = Token("client-a", "secret-a-0123");
-  ASSERT_EQ(api_->Create(Req("POST", token,
-                             R"([{"value":"p.example","type":"url","source":"feed","tags":["a"]}])"))
-                .status,
-            201);
-  HttpResponse updated = api_->Update(Req(
-      "PATCH", token, R"({"value":"p.example","type":"url","source":"feed","severity":"critical"})"));
+  ASSERT_EQ(
+      api_->Create(Req("POST", token,
+                       R"([{"value":"p.example","type":"url","source":"feed","tags":["a"]}])"))
+          .status,
+      201);
+  HttpResponse updated = api_->Update(
+      Req("PATCH", token,
+          R"({"value":"p.example","type":"url","source":"feed","severity":"critical"})"));
   ASSERT_EQ(updated.status, 201) << updated.body;
   json row = json::parse(updated.body);
   EXPECT_EQ(row["severity"], "critical");
   EXPECT_EQ(row["tags"], json({"a"})) << "fields not sent are kept";
 
-  HttpResponse retracted =
-      api_->Update(Req("PATCH", token, R"({"value":"p.example","source":"feed","retracted":true})"));
+  HttpResponse retracted = api_->Update(
+      Req("PATCH", token, R"({"value":"p.example","source":"feed","retracted":true})"));
   EXPECT_EQ(retracted.status, 201);
   EXPECT_EQ(retracted.body, "true");
   EXPECT_TRUE((*store_->Get(kFeedA, "p.example", store::IndicatorType::kUrl))->retracted);
 
-  HttpResponse missing = api_->Update(
-      Req("PATCH", token, R"({"value":"nope.example","type":"url","source":"feed"})"));
+  HttpResponse missing =
+      api_->Update(Req("PATCH", token, R"({"value":"nope.example","type":"url","source":"feed"})"));
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(json::parse(missing.body)["detail"], "Indicator with value='nope.example' does not exist.");
+  EXPECT_EQ(json::parse(missing.body)["detail"],
+            "Indicator with value='nope.example' does not exist.");
   EXPECT_EQ(api_->Update(Req("PATCH", token, R"({"value":"p.example","source":"feed"})")).status,
             422)
       << "neither a type nor a retraction";
@@ -291,13 +296,44 @@ TEST_F(IngestApiTest, BulkDeleteRemovesValuesOfTheTokensPlugin) {
   EXPECT_EQ(api_->BulkDelete(del).status, 422);
 }
 
+// Whatever arrives, the answer is a success or a 4xx: never a 5xx (which would mean a bug or a
+// store failure), and the store stays usable.
+TEST_F(IngestApiTest, MutatedBodiesAreAnsweredWithSuccessOr4xx) {
+  std::string token = Token("client-a", "secret-a-0123");
+  const std::string valid =
+      R"([{"value":"m.example","type":"url","source":"feed","tags":["t"],"reputation":4},)"
+      R"({"value":"0123456789abcdef0123456789abcdef","type":"md5","source":"feed"}])";
+  std::mt19937 rng(11);
+  for (int round = 0; round < 400; ++round) {
+    std::string body = valid;
+    for (int e = 0; e < 1 + static_cast<int>(rng() % 4); ++e) {
+      size_t at = rng() % body.size();
+      if (rng() % 2) {
+        body[at] = static_cast<char>(rng() % 256);
+      } else {
+        body.erase(at, rng() % 8);
+      }
+      if (body.empty()) body = "x";
+    }
+    for (const char* method : {"POST", "PATCH", "DELETE"}) {
+      HttpRequest req = Req(method, token, body);
+      HttpResponse r = std::string(method) == "POST"    ? api_->Create(req)
+                       : std::string(method) == "PATCH" ? api_->Update(req)
+                                                        : api_->BulkDelete(req);
+      EXPECT_TRUE(r.status == 201 || (r.status >= 400 && r.status < 500))
+          << method << " " << r.status << " " << r.body.substr(0, 200);
+    }
+  }
+  EXPECT_EQ(api_->List(Req("GET", token)).status, 200);
+}
+
 TEST_F(IngestApiTest, MetricsCarryNamespaceSourceAndCodeButNoSecrets) {
   std::string token = Token("client-a", "secret-a-0123");
   api_->List(Req("GET", token));
   api_->List(Req("GET", "bad"));
   std::lock_guard<std::mutex> lock(observer_.mu_);
-  EXPECT_EQ(observer_.requests,
-            (std::vector<std::string>{"auth team-a/feed 200", "list team-a/feed 200", "list / 401"}));
+  EXPECT_EQ(observer_.requests, (std::vector<std::string>{"auth team-a/feed 200",
+                                                          "list team-a/feed 200", "list / 401"}));
   for (const auto& r : observer_.requests) EXPECT_EQ(r.find("secret"), std::string::npos);
 }
 

@@ -74,11 +74,17 @@ TEST(TokenServiceTest, RefusesTamperedUnsignedAndForeignTokens) {
   std::string forged = t.substr(0, d1 + 1) + payload + t.substr(d2);
   // alg "none" with no signature.
   std::string none = B64Url(R"({"alg":"none","typ":"JWT","kid":"k1"})") + "." + payload + ".";
+  // A different signature, and the same signature spelled with other unused trailing bits.
   std::string flipped = t;
-  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  flipped[d2 + 5] = flipped[d2 + 5] == 'A' ? 'B' : 'A';
+  std::string respelled = t;
+  respelled.back() = respelled.back() == 'A'   ? 'B'
+                     : respelled.back() == 'B' ? 'A'
+                                               : respelled.back() ^ 1;
   for (const std::string& bad :
-       {forged, none, flipped, other.Issue(kPlugin, "c", {"cte_read"}).Reveal(), std::string(),
-        std::string("abc"), std::string("a.b.c.d"), t + "=", std::string(5000, 'a')}) {
+       {forged, none, flipped, respelled, other.Issue(kPlugin, "c", {"cte_read"}).Reveal(),
+        std::string(), std::string("abc"), std::string("a.b.c.d"), t + "=",
+        std::string(5000, 'a')}) {
     auto r = tokens.Verify(bad);
     EXPECT_FALSE(r.ok()) << bad.substr(0, 60);
     if (!r.ok()) {

@@ -573,7 +573,7 @@ TEST_F(SqliteStoreTest, FileFromANewerBinaryIsRefusedWithAClearError) {
   auto opened = SqliteIndicatorStore::Open(options);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition);
-  const std::string& msg = opened.status().message();
+  const std::string msg = opened.status().message();
   EXPECT_NE(msg.find("schema version " + std::to_string(newer)), std::string::npos) << msg;
   EXPECT_NE(msg.find("newer cte-operator"), std::string::npos) << msg;
   EXPECT_NE(msg.find("up to " + std::to_string(newer - 1)), std::string::npos) << msg;
