@@ -20,7 +20,7 @@ struct Dependencies {
   kube::Manager* manager = nullptr;
   kube::KubeClient* client = nullptr;
   Clock* clock = nullptr;
-  Logger log;
+  Logger log = NullLogger();
   std::string identity;  // Events' reportingInstance
   store::IndicatorStore* store = nullptr;
   TenantClients* tenant_clients = nullptr;

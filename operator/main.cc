@@ -1,19 +1,20 @@
 // cte-operator: wires the runtime to the cte.netskope.io kinds. This is the only place that
 // chooses concrete classes; everything it uses takes its dependencies as interfaces.
 //
-// Today the process runs the controller runtime for the four kinds: it keeps their caches warm
-// (also while on standby), elects a leader, and serves /metrics, /healthz and /readyz. With
-// --store it also opens the indicator store, runs the aging sweep and serves the API Source
-// ingest API (every replica accepts ingest). The four reconcilers register here as they land
-// (see the open issues); the CTEPlugin reconciler will register APISource credentials and start
-// Netskope alert polling through the objects built here.
+// The process keeps the caches of the four kinds warm (also while on standby), elects a leader,
+// and serves /metrics, /healthz and /readyz. Every replica opens the indicator store (--store,
+// required), runs the aging sweep and serves the API Source ingest API; the leader runs the four
+// reconcilers and the tenant sync cycle (controllers/setup.h), which start the Netskope alert
+// pollers, register APISource credentials with the ingest API and push the lists.
 //
 // `cte-operator store backup --store URL --to FILE` copies a live store (docs/store.md).
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "controllers/setup.h"
 #include "operator/app/operator_app.h"
 #include "operator/core/json_util.h"
 #include "operator/http/http_server.h"
@@ -21,7 +22,10 @@
 #include "operator/ingest/failure_throttle.h"
 #include "operator/ingest/ingest_api.h"
 #include "operator/ingest/token_service.h"
+#include "operator/metrics/gauge_collector.h"
 #include "operator/metrics/ingest_metrics.h"
+#include "operator/metrics/sharing_metrics_impl.h"
+#include "operator/metrics/tenant_api_metrics.h"
 #include "operator/sources/netskope_poller.h"
 #include "operator/store/aging_sweeper.h"
 #include "operator/store/sqlite_store.h"
@@ -29,21 +33,19 @@
 
 namespace {
 
-const std::vector<cte::kube::GroupVersionResource> kKinds = {
-    {"cte.netskope.io", "v1alpha1", "netskopetenants", true, "NetskopeTenant"},
-    {"cte.netskope.io", "v1alpha1", "cteplugins", true, "CTEPlugin"},
-    {"cte.netskope.io", "v1alpha1", "businessrules", true, "BusinessRule"},
-    {"cte.netskope.io", "v1alpha1", "sharingconfigurations", true, "SharingConfiguration"},
-};
-
-// The store and what runs on it. Built in the setup callback (flags are parsed by then) and
-// stopped by a stop hook once the manager has drained, while the clock and the registry they use
-// still exist: the ingest listener first, so no request starts against a closing store.
-class IndicatorServices {
+// The store, what runs on it and the controllers. Built in the setup callback (flags are parsed
+// by then) and stopped by a stop hook once the manager has drained, while the clock and the
+// registry they use still exist: the controllers first, then the ingest listener, so no request
+// starts against a closing store, then the pollers and the store.
+class OperatorServices {
  public:
   cte::Status Start(cte::app::AppContext& ctx) {
     const auto& flags = ctx.flags;
-    if (flags.store_url.empty()) return cte::Status::Ok();
+    if (flags.store_url.empty()) {
+      return cte::InvalidArgumentError(
+          "--store: required, e.g. --store sqlite:///var/lib/cte-operator/indicators.db (the "
+          "indicators and the ledger of what was pushed to each list live there)");
+    }
     auto url = cte::store::ParseStoreUrl("--store", flags.store_url);
     if (!url.ok()) return url.status();
     cte::store::SqliteStoreOptions store_options;
@@ -76,20 +78,77 @@ class IndicatorServices {
         if (cte::Status s = credentials_.Put(std::move(e)); !s.ok()) return s;
       }
     }
-    return StartIngest(ctx);
+    if (cte::Status s = StartIngest(ctx); !s.ok()) return s;
+    StartControllers(ctx);
+    return cte::Status::Ok();
   }
 
   // Stops and destroys everything (they hold references to the runtime's clock and registry).
   void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(collect_mu_);
+      stopped_ = true;
+    }
+    controllers_.reset();
     if (server_) server_->Stop();
     server_.reset();
     api_.reset();
     pollers_.reset();
+    tenant_clients_.reset();
     sweeper_.reset();
     store_.reset();
   }
 
  private:
+  void StartControllers(cte::app::AppContext& ctx) {
+    tenant_api_metrics_ = std::make_unique<cte::metrics::TenantApiMetrics>(ctx.registry);
+    sharing_metrics_ = std::make_unique<cte::metrics::SharingMetricsImpl>(ctx.registry);
+    tenant_clients_ = std::make_unique<cte::controllers::TenantClients>(
+        ctx.clock, ctx.random, tenant_api_metrics_.get(), ctx.log.With("component", "tenant"));
+    cte::controllers::Dependencies deps;
+    deps.manager = &ctx.manager;
+    deps.client = &ctx.client;
+    deps.clock = &ctx.clock;
+    deps.log = ctx.log;
+    deps.identity = ctx.identity;
+    deps.store = store_.get();
+    deps.tenant_clients = tenant_clients_.get();
+    deps.pollers = pollers_.get();
+    deps.credentials = &credentials_;
+    deps.sharing_metrics = sharing_metrics_.get();
+    deps.sync_debounce = ctx.flags.sync_debounce;
+    controllers_ = std::make_unique<cte::controllers::Controllers>(deps);
+
+    // cte_indicators, counted at most every 15 s: one pass over the table per computation.
+    cte::store::IndicatorStore* store = store_.get();
+    cte::Logger log = ctx.log.With("component", "store");
+    ctx.registry.AddCollector(std::make_unique<cte::metrics::GaugeCollector>(
+        "cte_indicators",
+        "Indicators in the store by source plugin, type and state (active, inactive: aged out, "
+        "retracted, invalid: refused by a tenant).",
+        [this, store, log] {
+          std::vector<cte::metrics::GaugeSample> samples;
+          std::lock_guard<std::mutex> lock(collect_mu_);
+          if (stopped_) return samples;
+          auto rows = store->Tally();
+          if (!rows.ok()) {
+            log.Warn("cannot count indicators for cte_indicators",
+                     {{"error", rows.status().message()}});
+            return samples;
+          }
+          for (const auto& r : *rows) {
+            samples.push_back({{{"namespace", r.source.namespace_name},
+                                {"source", r.source.name},
+                                {"type", std::string(cte::store::IndicatorTypeName(r.type))},
+                                {"state", std::string(cte::store::kIndicatorStateNames[static_cast<
+                                              size_t>(r.state)])}},
+                               static_cast<double>(r.count)});
+          }
+          return samples;
+        },
+        ctx.clock, std::chrono::seconds(15)));
+  }
+
   cte::Status StartIngest(cte::app::AppContext& ctx) {
     const auto& flags = ctx.flags;
     auto bind = cte::http::ParseBindAddress("--ingest-bind-address", flags.ingest_bind_address);
@@ -124,6 +183,10 @@ class IndicatorServices {
     return cte::Status::Ok();
   }
 
+  // The cte_indicators collector runs on scraping threads: Stop() sets stopped_ under the mutex
+  // before the store closes, and the collector reports nothing from then on.
+  std::mutex collect_mu_;
+  bool stopped_ = false;
   std::unique_ptr<cte::store::SqliteIndicatorStore> store_;
   std::unique_ptr<cte::store::AgingSweeper> sweeper_;
   std::unique_ptr<cte::sources::NetskopePollers> pollers_;
@@ -133,6 +196,10 @@ class IndicatorServices {
   std::unique_ptr<cte::metrics::IngestMetrics> metrics_;
   std::unique_ptr<cte::ingest::IngestApi> api_;
   std::unique_ptr<cte::http::HttpServer> server_;
+  std::unique_ptr<cte::metrics::TenantApiMetrics> tenant_api_metrics_;
+  std::unique_ptr<cte::metrics::SharingMetricsImpl> sharing_metrics_;
+  std::unique_ptr<cte::controllers::TenantClients> tenant_clients_;
+  std::unique_ptr<cte::controllers::Controllers> controllers_;
 };
 
 // `cte-operator store backup --store URL --to FILE`
@@ -186,9 +253,8 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "store") {
     return StoreCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   }
-  IndicatorServices services;
+  OperatorServices services;
   return cte::app::RunOperator("cte-operator", args, [&](cte::app::AppContext& ctx) {
-    for (const auto& kind : kKinds) ctx.manager.InformerFor(kind);
     ctx.stop_hooks.push_back([&services] { services.Stop(); });
     return services.Start(ctx);
   });

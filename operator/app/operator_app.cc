@@ -12,6 +12,7 @@
 #include "operator/kube/config.h"
 #include "operator/metrics/build_info.h"
 #include "operator/metrics/controller_runtime_metrics.h"
+#include "operator/metrics/gauge_collector.h"
 #include "operator/metrics/metrics_handler.h"
 #include "operator/metrics/process_collector.h"
 #include "operator/store/store_url.h"
@@ -42,6 +43,7 @@ std::string Usage(const std::string& program) {
   --ingest-credentials-file FILE     APISource client credentials to accept (local runs, tests)
   --aging-sweep-interval DUR         how often expired indicators are deactivated (default 1m)
   --purge-inactive-after DUR         delete indicators inactive this long (default 0: never)
+  --sync-debounce DUR                wait this long after a store change before syncing (default 1s)
 )";
 }
 
@@ -165,6 +167,10 @@ StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args) {
         s = InvalidArgumentError("--aging-sweep-interval: must be positive");
     } else if (arg == "--purge-inactive-after") {
       s = take_duration(f.purge_inactive_after);
+    } else if (arg == "--sync-debounce") {
+      s = take_duration(f.sync_debounce);
+      if (s.ok() && f.sync_debounce < Duration::zero())
+        s = InvalidArgumentError("--sync-debounce: must not be negative");
     } else {
       s = InvalidArgumentError("unknown flag " + arg);
     }
@@ -277,6 +283,18 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
                                                         : flags->leader_election_namespace;
   manager_options.leader_election.identity = Identity();
   kube::Manager manager(client, clock, random, log, &runtime_metrics, manager_options);
+  registry.AddCollector(std::make_unique<metrics::GaugeCollector>(
+      "cte_informer_stale",
+      "1 while an informer has not heard from the API server for longer than the watchdog "
+      "(/readyz fails meanwhile), else 0.",
+      [&manager] {
+        std::vector<metrics::GaugeSample> samples;
+        for (auto& [resource, stale] : manager.InformerStaleness()) {
+          samples.push_back({{{"resource", resource}}, stale ? 1.0 : 0.0});
+        }
+        return samples;
+      },
+      clock));
 
   std::vector<std::function<void()>> stop_hooks;
   // Whatever way RunOperator returns after setup (a setup or server error included), the hooks

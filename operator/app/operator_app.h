@@ -42,6 +42,7 @@ struct OperatorFlags {
   std::string ingest_credentials_file;  // static APISource credentials (local runs, tests)
   Duration aging_sweep_interval = std::chrono::minutes(1);
   Duration purge_inactive_after{0};  // zero: keep inactive indicators
+  Duration sync_debounce = std::chrono::seconds(1);  // store change → sync cycle of its tenants
 };
 
 // Parses argv (both `--flag value` and `--flag=value`). Errors name the flag and the reason.

@@ -88,6 +88,12 @@ std::pair<bool, std::string> Manager::RunChecks(const std::vector<Check>& checks
   return {ok, body};
 }
 
+std::vector<std::pair<std::string, bool>> Manager::InformerStaleness() const {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& [id, inf] : informers_) out.emplace_back(inf->resource().String(), inf->IsStale());
+  return out;
+}
+
 std::pair<bool, std::string> Manager::Readyz(bool verbose) const {
   std::vector<Check> checks = {
       {"ping", [] { return std::string(); }},

@@ -78,6 +78,10 @@ class Manager {
   // True when no reconcile is running in any controller (a left-behind one included).
   bool Idle() const;
 
+  // Each informer's resource ("group/version/resource") and whether its watch is stale, for the
+  // cte_informer_stale gauge. Safe from any thread once Run() was called.
+  std::vector<std::pair<std::string, bool>> InformerStaleness() const;
+
   // Probe results: {passed, body}.
   std::pair<bool, std::string> Readyz(bool verbose) const;
   std::pair<bool, std::string> Healthz(bool verbose) const;

@@ -209,6 +209,19 @@ struct Selection {
   bool shareable_only = true;        // active, not test, not retracted, not refused
 };
 
+// How many rows one source holds of one type in one state, for cte_indicators. States are
+// exclusive, checked in this order: retracted, invalid (refused by a tenant), inactive (aged
+// out), active.
+enum class IndicatorState : uint8_t { kActive, kInactive, kRetracted, kInvalid };
+inline constexpr std::array<std::string_view, 4> kIndicatorStateNames = {"active", "inactive",
+                                                                         "retracted", "invalid"};
+struct TallyRow {
+  SourceRef source;
+  IndicatorType type = IndicatorType::kUrl;
+  IndicatorState state = IndicatorState::kActive;
+  int64_t count = 0;
+};
+
 // Streams the rows of a Selection. Holds a consistent snapshot (and a database connection) until
 // destroyed, so keep it short-lived. Not thread-safe.
 class IndicatorCursor {
@@ -258,6 +271,8 @@ class IndicatorStore {
   virtual StatusOr<std::vector<Indicator>> Query(const IndicatorQuery& query) = 0;
   virtual StatusOr<int64_t> Count(const IndicatorQuery& query) = 0;
   virtual StatusOr<std::unique_ptr<IndicatorCursor>> Select(const Selection& selection) = 0;
+  // Every (source, type, state) with at least one row. One pass over the table: callers cache it.
+  virtual StatusOr<std::vector<TallyRow>> Tally() = 0;
 
   virtual StatusOr<std::optional<Ledger>> GetLedger(const LedgerTarget& target) = 0;
   virtual StatusOr<std::optional<std::string>> GetCheckpoint(const std::string& key) = 0;

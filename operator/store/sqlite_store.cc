@@ -1048,6 +1048,35 @@ StatusOr<int64_t> SqliteIndicatorStore::Count(const IndicatorQuery& q) {
   return (*stmt)->Int(0);
 }
 
+StatusOr<std::vector<TallyRow>> SqliteIndicatorStore::Tally() {
+  static constexpr const char* kSql = R"sql(
+SELECT s.namespace, s.name, t.type, t.state, t.n FROM (
+  SELECT source_id, type,
+         CASE WHEN retracted != 0 THEN 2 WHEN invalid_at IS NOT NULL THEN 3
+              WHEN active = 0 THEN 1 ELSE 0 END AS state,
+         count(*) AS n
+  FROM indicators GROUP BY source_id, type, state) t
+JOIN sources s ON s.id = t.source_id ORDER BY s.namespace, s.name, t.type, t.state)sql";
+  auto lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  auto stmt = (*lease)->conn().Prepare(kSql);
+  if (!stmt.ok()) return stmt.status();
+  std::vector<TallyRow> rows;
+  int rc;
+  while ((rc = (*stmt)->Step()) == SQLITE_ROW) {
+    int64_t type = (*stmt)->Int(2), state = (*stmt)->Int(3);
+    if (type < 0 || type >= static_cast<int64_t>(kIndicatorTypeNames.size())) continue;
+    TallyRow row;
+    row.source = SourceRef{std::string((*stmt)->Text(0)), std::string((*stmt)->Text(1))};
+    row.type = static_cast<IndicatorType>(type);
+    row.state = static_cast<IndicatorState>(state);
+    row.count = (*stmt)->Int(4);
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) return (*stmt)->Error(rc);
+  return rows;
+}
+
 namespace {
 
 // The planner's query: one source through indicators_by_last_seen, newest first, so SQLite
