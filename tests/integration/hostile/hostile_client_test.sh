@@ -25,7 +25,8 @@ wait_for "the simulator to print its URL" test -s "$WORK/sim.url"
 TLS_ADDR=$(sed 's|^https://||' "$WORK/sim.url")
 
 "$BIN_DIR/cte-operator" --kubeconfig "$KUBECONFIG" --metrics-bind-address 127.0.0.1:0 \
-  --health-probe-bind-address 127.0.0.1:0 2>"$WORK/operator.log" &
+  --health-probe-bind-address 127.0.0.1:0 --store "sqlite://$WORK/indicators.db" \
+  --ingest-bind-address 0 2>"$WORK/operator.log" &
 OPERATOR_PID=$!
 PIDS+=($OPERATOR_PID)
 wait_for "the operator to serve probes" grep -q '"server":"probes"' "$WORK/operator.log"

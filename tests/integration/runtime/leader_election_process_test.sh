@@ -13,7 +13,8 @@ start_replica() {  # slot
   local log="$WORK/$1.$SECONDS.log"
   "$BIN_DIR/cte-operator" --kubeconfig "$KUBECONFIG" --leader-elect \
     --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 \
-    --graceful-shutdown-timeout 5s 2>"$log" &
+    --graceful-shutdown-timeout 5s --store "sqlite://$WORK/$1.db" --ingest-bind-address 0 \
+    2>"$log" &
   local pid=$!
   PIDS+=($pid)
   eval "${1}_PID=$pid"
