@@ -1,8 +1,8 @@
 // Who may push to the ingest API: the client credentials of each APISource CTEPlugin (the keys
 // client_id and client_secret of the Secret its spec.apiSource.credentialsSecretRef names), with
-// the plugin's settings that apply at ingest. The CTEPlugin reconciler (the sharing issue) keeps a
-// registry filled from the cluster; until then StaticCredentialsRegistry is filled by hand (tests)
-// or from a file (`--ingest-credentials-file`, for local runs).
+// the plugin's settings that apply at ingest. The CTEPlugin reconciler keeps the
+// StaticCredentialsRegistry of cte-operator filled from the cluster; tests fill one by hand, and
+// `--ingest-credentials-file` adds static entries.
 #pragma once
 
 #include <map>
