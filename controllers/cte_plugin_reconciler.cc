@@ -174,9 +174,9 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
     SetHealth(update, Health::kReady, reason, message);
     // Counts follow the store's notifications; a polling plugin also shows its pollers' errors,
     // which the store does not hear about, so it looks again every `refresh_`.
-    return WriteStatus(status_, events_, *raw, update,
-                       reason == "Polling" ? kube::Result::RequeueAfter(refresh_)
-                                           : kube::Result::Ok());
+    return WriteStatus(
+        status_, events_, *raw, update,
+        reason == "Polling" ? kube::Result::RequeueAfter(refresh_) : kube::Result::Ok());
   }
   // Missing tenants and Secrets come back through the watches; a bad spec waits for an edit.
   const bool stalled = reason == "InvalidSpec" || reason == "TenantInvalid";

@@ -137,12 +137,13 @@ class OperatorServices {
             return samples;
           }
           for (const auto& r : *rows) {
-            samples.push_back({{{"namespace", r.source.namespace_name},
-                                {"source", r.source.name},
-                                {"type", std::string(cte::store::IndicatorTypeName(r.type))},
-                                {"state", std::string(cte::store::kIndicatorStateNames[static_cast<
-                                              size_t>(r.state)])}},
-                               static_cast<double>(r.count)});
+            samples.push_back(
+                {{{"namespace", r.source.namespace_name},
+                  {"source", r.source.name},
+                  {"type", std::string(cte::store::IndicatorTypeName(r.type))},
+                  {"state",
+                   std::string(cte::store::kIndicatorStateNames[static_cast<size_t>(r.state)])}},
+                 static_cast<double>(r.count)});
           }
           return samples;
         },

@@ -1,5 +1,6 @@
 #include "operator/app/operator_app.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -210,7 +211,20 @@ std::string Identity() {
   return std::string(host) + "_" + suffix;
 }
 
-// Adapts the kube client's metrics observer to the registry (rest_client_requests_total).
+// Every listener and every tenant connection is a file descriptor; the soft limit (often 1024)
+// is raised to the hard one at start, as Go's runtime does, so a connection surge meets the
+// servers' connection caps rather than EMFILE.
+void RaiseOpenFileLimit(const Logger& log) {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    log.Warn("cannot raise the open-file limit", {{"soft", static_cast<int64_t>(before)}});
+  }
+}
+
+// Starts `server` on the address a bind-address flag holds ("0" leaves it off).
 Status StartServer(http::HttpServer& server, const std::string& flag, const std::string& address,
                    const Logger& log, const std::string& what) {
   auto bind = http::ParseBindAddress(flag, address);
@@ -243,6 +257,7 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   const StopSignals signals;
 
   Logger log(std::make_shared<StderrSink>(), flags->log_level, flags->log_format);
+  RaiseOpenFileLimit(log);
   auto config = kube::LoadDefault(flags->kubeconfig);
   if (!config.ok()) {
     log.Error("cannot load Kubernetes configuration", {{"error", config.status().message()}});
@@ -314,7 +329,9 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
     return 1;
   }
 
-  http::HttpServer metrics_server, probe_server;
+  http::HttpServerOptions server_options;
+  server_options.log = log.With("component", "http");
+  http::HttpServer metrics_server(server_options), probe_server(server_options);
   metrics::InstallMetricsHandler(metrics_server, registry);
   manager.InstallProbes(probe_server);
   if (Status s = StartServer(metrics_server, "--metrics-bind-address", flags->metrics_bind_address,

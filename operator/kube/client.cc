@@ -1,6 +1,7 @@
 #include "operator/kube/client.h"
 
 #include "operator/core/backoff.h"
+#include "operator/core/json_util.h"
 #include "operator/kube/errors.h"
 
 namespace cte::kube {
@@ -62,12 +63,13 @@ StatusOr<nlohmann::json> KubeClient::Send(const KubeRequest& request, int max_re
       const int code = response->status;
       if (code >= 200 && code < 300) {
         if (response->body.empty()) return nlohmann::json::object();
-        auto parsed = nlohmann::json::parse(response->body, nullptr, false);
-        if (parsed.is_discarded()) {
+        // Depth-limited: a deeply nested answer must not exhaust the stack.
+        auto parsed = ParseJson(response->body);
+        if (!parsed.ok()) {
           return InternalError("API server answered " + request.method + " " + request.path +
-                               " with a body that is not JSON");
+                               " with a body that is not JSON: " + parsed.status().message());
         }
-        return parsed;
+        return std::move(parsed).value();
       }
       error = StatusFromResponse(code, response->body, response->Header("Retry-After"));
       if (code == 422 && request.guarded) {
@@ -119,12 +121,13 @@ Status KubeClient::Watch(const KubeRequest& request, http::CancelToken& cancel,
           std::string_view line(pending.data() + start, nl - start);
           start = nl + 1;
           if (line.empty()) continue;
-          auto parsed = nlohmann::json::parse(line, nullptr, false);
-          if (!parsed.is_object() || !parsed.contains("type")) {
+          auto parsed = ParseJson(line);
+          if (!parsed.ok() || !parsed->is_object() || !parsed->contains("type")) {
             parse_error = InternalError("watch sent a line that is not an event");
             return false;
           }
-          WatchEvent ev{parsed.value("type", ""), parsed.value("object", nlohmann::json::object())};
+          WatchEvent ev{parsed->value("type", ""),
+                        parsed->value("object", nlohmann::json::object())};
           if (!on_event(ev)) return false;
         }
         pending.erase(0, start);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "operator/core/json_util.h"
+
 namespace cte::kube {
 
 std::optional<double> ParseRetryAfter(const std::string& value) {
@@ -17,7 +19,8 @@ Status StatusFromResponse(int http_status, const std::string& body,
   std::string message;
   std::string reason;
   std::optional<double> retry = ParseRetryAfter(retry_after);
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  auto parsed_or = ParseJson(body);
+  nlohmann::json parsed = parsed_or.ok() ? std::move(parsed_or).value() : nlohmann::json();
   if (parsed.is_object()) {
     message = parsed.value("message", "");
     reason = parsed.value("reason", "");

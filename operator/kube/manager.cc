@@ -90,7 +90,8 @@ std::pair<bool, std::string> Manager::RunChecks(const std::vector<Check>& checks
 
 std::vector<std::pair<std::string, bool>> Manager::InformerStaleness() const {
   std::vector<std::pair<std::string, bool>> out;
-  for (const auto& [id, inf] : informers_) out.emplace_back(inf->resource().String(), inf->IsStale());
+  for (const auto& [id, inf] : informers_)
+    out.emplace_back(inf->resource().String(), inf->IsStale());
   return out;
 }
 

@@ -102,6 +102,19 @@ TEST_F(ClientRetryTest, AFailedPatchTestIsAConflictToRetryNotAnInvalidRequest) {
   EXPECT_EQ(invalid.status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ClientRetryTest, ADeeplyNestedAnswerIsAnErrorNotAStackOverflow) {
+  // The depth limit refuses it: copying or dumping 100,000 levels recurses that deep.
+  api_.OnSend("/", [](const http::ClientRequest&) {
+    http::ClientResponse r;
+    r.status = 200;
+    r.body = std::string(100000, '[') + std::string(100000, ']');
+    return r;
+  });
+  auto r = Run(GetRequest(kThings, "ns", "a"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not JSON"), std::string::npos) << r.status().message();
+}
+
 TEST(KubeRequestTest, IdempotenceFollowsTheMethodAndThePreconditions) {
   EXPECT_TRUE(GetRequest(kThings, "ns", "a").Idempotent());
   EXPECT_TRUE(UpdateRequest(kThings, "ns", "a", {{"metadata", {{"name", "a"}}}}).Idempotent());
@@ -112,7 +125,8 @@ TEST(KubeRequestTest, IdempotenceFollowsTheMethodAndThePreconditions) {
   EXPECT_TRUE(PatchRequest(kThings, "ns", "a", PatchType::kMerge,
                            {{"metadata", {{"resourceVersion", "7"}}}, {"spec", {{"x", 1}}}})
                   .Idempotent());
-  EXPECT_TRUE(UpdateRequest(kThings, "ns", "a", {{"metadata", {{"resourceVersion", "7"}}}}).guarded);
+  EXPECT_TRUE(
+      UpdateRequest(kThings, "ns", "a", {{"metadata", {{"resourceVersion", "7"}}}}).guarded);
   EXPECT_FALSE(UpdateRequest(kThings, "ns", "a", {{"metadata", {{"name", "a"}}}}).guarded);
 }
 
