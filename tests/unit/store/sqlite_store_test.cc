@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -239,6 +240,35 @@ TEST_F(SqliteStoreTest, TenantRejectionSurvivesResighting) {
   EXPECT_EQ(got.invalid_at, At(1100));
   EXPECT_EQ(got.invalid_reason, "tenant: invalid URL");
   EXPECT_FALSE(got.Shareable());
+}
+
+TEST_F(SqliteStoreTest, TallyCountsEachSourceTypeAndStateOnce) {
+  const SourceRef other{"team-b", "feed"};
+  Indicator expired = Ind("old.example");
+  expired.expires_at = At(900);
+  Upsert({Ind("a.example"), Ind("b.example"), expired, Ind("bad url"),
+          Ind("44d88612fea8a8f36de82e1278abb02f", IndicatorType::kMd5),
+          Ind("a.example", IndicatorType::kUrl, other)},
+         1000);
+  UpdateIndicators mark{kFeed, "bad url", IndicatorType::kUrl, {}, At(1000)};
+  mark.update.invalid = IndicatorUpdate::Invalid{At(1000), "tenant: invalid URL"};
+  UpdateIndicators retract{kFeed, "b.example", std::nullopt, {}, At(1000)};
+  retract.update.retracted = true;
+  MustCommit(WriteBatch().Add(mark).Add(retract));
+
+  auto rows = store_->Tally();
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  std::map<std::string, int64_t> got;
+  for (const auto& r : *rows) {
+    got[r.source.Key() + " " + std::string(IndicatorTypeName(r.type)) + " " +
+        std::string(kIndicatorStateNames[static_cast<size_t>(r.state)])] = r.count;
+  }
+  EXPECT_EQ(got, (std::map<std::string, int64_t>{{"team-a/feed md5 active", 1},
+                                                 {"team-a/feed url active", 1},
+                                                 {"team-a/feed url inactive", 1},
+                                                 {"team-a/feed url invalid", 1},
+                                                 {"team-a/feed url retracted", 1},
+                                                 {"team-b/feed url active", 1}}));
 }
 
 TEST_F(SqliteStoreTest, UpdateChangesOnlyTheGivenFieldsAndReportsMatches) {
