@@ -33,6 +33,7 @@ kube::Result BusinessRuleReconciler::Reconcile(const kube::Request& req,
   auto rule = rules_.Get(req);
   if (!rule.ok() && rule.status().code() == StatusCode::kNotFound) return kube::Result::Ok();
   kube::ObjectPtr raw = rules_.Raw(req.ns, req.name);
+  if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event reconciles again
   kube::StatusUpdate update(*raw, clock_.WallNow());
   update.AcknowledgeReconcileRequest();
   update.Set("usedBy", static_cast<int64_t>(sharings_.ByIndex(kByRule, req.Key()).size()));

@@ -63,7 +63,8 @@ Status CtePluginReconciler::ApplyNetskope(const api::CtePlugin& p, const store::
     return tenant.status();
   }
   auto client = clients_.Get(Key(ref.namespace_name, tenant_name));
-  if (!client || !TenantReady(*tenants_.Raw(ref.namespace_name, tenant_name))) {
+  kube::ObjectPtr tenant_raw = tenants_.Raw(ref.namespace_name, tenant_name);
+  if (!client || !tenant_raw || !TenantReady(*tenant_raw)) {
     *reason = "TenantNotReady";
     pollers_.Stop(ref);
     return UnavailableError("NetskopeTenant " + tenant_name + " is not Ready");
@@ -154,6 +155,7 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
     return kube::Result::Ok();
   }
   kube::ObjectPtr raw = plugins_.Raw(req.ns, req.name);
+  if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event reconciles again
   kube::StatusUpdate update(*raw, clock_.WallNow());
   update.AcknowledgeReconcileRequest();
   if (!plugin.ok()) {

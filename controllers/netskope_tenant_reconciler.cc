@@ -104,8 +104,8 @@ kube::Result NetskopeTenantReconciler::Reconcile(const kube::Request& req,
                                                  const kube::ReconcileContext& ctx) {
   auto tenant = tenants_.Get(req);
   kube::ObjectPtr raw = tenants_.Raw(req.ns, req.name);
-  if (!tenant.ok()) {
-    if (tenant.status().code() == StatusCode::kNotFound) {
+  if (!tenant.ok() || !raw) {
+    if (!raw || tenant.status().code() == StatusCode::kNotFound) {
       clients_.Remove(req.Key());
       std::lock_guard<std::mutex> lock(mu_);
       checks_.erase(req.Key());

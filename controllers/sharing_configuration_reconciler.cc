@@ -87,6 +87,23 @@ kube::Result SharingConfigurationReconciler::Finalize(const api::SharingConfigur
   }
   Resolution r = resolver_.Resolve(s, raw);
   kube::StatusUpdate update(raw, clock_.WallNow());
+  if (s.spec.DeletionPolicyOrDefault() == api::DeletionPolicy::kOrphan) {
+    // Leaving the entries needs no tenant: forget the ledger and let go, even when the tenant
+    // is not Ready or the destination is gone.
+    if (!r.tenant_key.empty()) {
+      store::LedgerTarget target{r.tenant_key,
+                                 s.spec.target.type == api::ListType::kUrlList
+                                     ? store::ListKind::kUrlList
+                                     : store::ListKind::kFileHashList,
+                                 s.spec.target.EffectiveListName()};
+      if (Status st = engine_.Orphan(key, target); !st.ok()) return kube::Result::Error(st);
+    }
+    auto removed = kube::RemoveFinalizer(client_, kSharings, raw, kSharingFinalizer);
+    if (!removed.ok()) return kube::Result::FromStatus(removed.status());
+    engine_.Forget(key);
+    ctx.log.Info("finalized", {{"deletionPolicy", "Orphan"}});
+    return kube::Result::Ok();
+  }
   if (r.tenant_key.empty()) {
     // The destination plugin is gone (or no longer a Netskope plugin): there is no tenant to
     // take the entries back from. Let go rather than block the deletion forever.
@@ -111,9 +128,7 @@ kube::Result SharingConfigurationReconciler::Finalize(const api::SharingConfigur
     SetHealth(update, Health::kFailing, "RetractFailed", outcome->message);
   } else {
     SetHealth(update, Health::kProgressing, "Retracting",
-              s.spec.DeletionPolicyOrDefault() == api::DeletionPolicy::kRetract
-                  ? "taking this configuration's entries back from the list"
-                  : "forgetting what this configuration pushed");
+              "taking this configuration's entries back from the list");
   }
   return WriteStatus(status_, events_, raw, update,
                      kube::Result::RequeueAfter(std::chrono::seconds(30)));
@@ -175,6 +190,7 @@ kube::Result SharingConfigurationReconciler::Reconcile(const kube::Request& req,
     return kube::Result::Ok();
   }
   kube::ObjectPtr raw = sharings_.Raw(req.ns, req.name);
+  if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event reconciles again
   kube::StatusUpdate update(*raw, clock_.WallNow());
   if (!sc.ok()) {
     if (kube::IsBeingDeleted(*raw) && kube::HasFinalizer(*raw, kSharingFinalizer)) {

@@ -84,8 +84,8 @@ Resolution SharingResolver::Resolve(const api::SharingConfiguration& s, const nl
   };
   auto tenant = tenants_.Get(ns, (*dest)->spec.tenant_ref->name);
   if (!tenant.ok()) return fail(Health::kProgressing, "TenantNotFound", tenant.status());
-  if (!ReadyCondition(*tenants_.Raw(ns, (*dest)->spec.tenant_ref->name)) ||
-      !clients_.Get(r.tenant_key)) {
+  kube::ObjectPtr tenant_raw = tenants_.Raw(ns, (*dest)->spec.tenant_ref->name);
+  if (!tenant_raw || !ReadyCondition(*tenant_raw) || !clients_.Get(r.tenant_key)) {
     return fail(
         Health::kProgressing, "TenantNotReady",
         UnavailableError("NetskopeTenant " + (*dest)->spec.tenant_ref->name + " is not Ready"));

@@ -56,12 +56,23 @@ kube::Result TenantSyncReconciler::Reconcile(const kube::Request& req,
     configurations.push_back(std::move(r.resolved));
   }
   if (configurations.empty()) return kube::Result::Ok();
-  auto changed = engine_.RunCycle(req.Key(), *client, std::move(configurations));
+  auto changed = engine_.RunCycle(req.Key(), *client, std::move(configurations),
+                                  [&ctx] { return ctx.Done(); });
   ctx.log.Debug("sync cycle finished",
                 {{"configurations", keys.size()}, {"changed", changed.size()}});
   // Every configuration of the cycle gets a reconcile: its status (and a finalizer waiting for
   // the retraction) follows the outcome. Unchanged ones are cheap: nothing to write.
-  for (const auto& key : keys) sharing_controller_->queue().Add(key);
+  Status failed;
+  for (const auto& key : keys) {
+    sharing_controller_->queue().Add(key);
+    auto out = engine_.Outcome(key);
+    if (failed.ok() && out && out->state == sharing::SyncOutcome::State::kFailed) {
+      failed = out->result.status.ok() ? UnavailableError(out->message) : out->result.status;
+    }
+  }
+  // A failed sync is retried with the queue's backoff (and a tenant's Retry-After), not after a
+  // whole syncInterval.
+  if (!failed.ok()) return kube::Result::Error(failed);
   return kube::Result::RequeueAfter(next);
 }
 

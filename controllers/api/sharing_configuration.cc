@@ -2,6 +2,8 @@
 // crds/sharingconfiguration.yaml, including its x-kubernetes-validations rules.
 #include "controllers/api/sharing_configuration.h"
 
+#include <algorithm>
+
 #include "operator/core/duration.h"
 
 namespace cte::api {
@@ -68,7 +70,8 @@ nlohmann::json SharingTarget::ToJson() const {
 std::chrono::seconds SharingConfigurationSpec::SyncInterval() const {
   // FromJson has validated the text, so the fallback only covers hand-built objects.
   StatusOr<std::chrono::seconds> d = ParseDuration(sync_interval.value_or(""));
-  return d.ok() ? *d : *ParseDuration(kDefaultSyncInterval);
+  // At least kMinSyncInterval, so "0s" cannot turn the drift check into a loop against the tenant.
+  return std::max(d.ok() ? *d : *ParseDuration(kDefaultSyncInterval), kMinSyncInterval);
 }
 
 StatusOr<SharingConfigurationSpec> SharingConfigurationSpec::FromJson(const nlohmann::json& json,
@@ -87,6 +90,13 @@ StatusOr<SharingConfigurationSpec> SharingConfigurationSpec::FromJson(const nloh
   r.Optional("ownership", &s.ownership);
   r.Optional("deletionPolicy", &s.deletion_policy);
   r.Optional("suspend", &s.suspend);
+  if (!r.ok()) return r.status();
+  // The spec's x-kubernetes-validations rule, same wording.
+  r.Check(
+      s.target.type != ListType::kFileHashList || s.OwnershipOrDefault() == Ownership::kExclusive,
+      "ownership",
+      "must be Exclusive for a FileHashList target (the v1 API replaces the whole list on "
+      "every push)");
   if (!r.ok()) return r.status();
   return s;
 }

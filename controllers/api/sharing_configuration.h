@@ -55,6 +55,8 @@ inline constexpr int32_t kMaxListSizeMB = 8;
 inline constexpr size_t kMaxListNameLength = 255;
 inline constexpr UrlListType kDefaultUrlListType = UrlListType::kExact;
 inline constexpr std::string_view kDefaultSyncInterval = "10m";
+// The shortest drift check the operator runs, whatever syncInterval says.
+inline constexpr std::chrono::seconds kMinSyncInterval{5};
 inline constexpr Ownership kDefaultOwnership = Ownership::kShared;
 inline constexpr DeletionPolicy kDefaultDeletionPolicy = DeletionPolicy::kRetract;
 inline constexpr bool kDefaultSuspend = false;

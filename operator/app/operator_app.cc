@@ -358,13 +358,19 @@ int RunOperator(const std::string& program, const std::vector<std::string>& args
   signal_thread.detach();
 
   int code = manager.Run();
+  // A reconcile outlived the drain budget: its worker may still be using what the stop hooks and
+  // the destructors would free (the store, the tenant clients), so exit without running them.
+  // The store's transactions are durable when committed; nothing acknowledged is lost.
+  if (!manager.drained()) {
+    log.Error("exiting with a reconcile still running (drain budget exceeded)");
+    std::_Exit(code);
+  }
   for (auto it = stop_hooks.rbegin(); it != stop_hooks.rend(); ++it) (*it)();
   stop_hooks.clear();
   probe_server.Stop();
   metrics_server.Stop();
-  // Lost the lease, or a reconcile outlived the drain budget: exit without running destructors
-  // (a worker may still be using what they would destroy).
-  if (code == 1 || !manager.drained()) std::_Exit(code);
+  // Lost the lease: exit without running destructors, as soon as possible.
+  if (code == 1) std::_Exit(code);
   return code;
 }
 

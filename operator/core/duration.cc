@@ -38,6 +38,9 @@ StatusOr<std::chrono::seconds> ParseDuration(std::string_view text) {
                                     "' in \"" + std::string(text) + "\": use s, m, h or d");
     }
     total += n * unit;
+    // 100 years: far beyond any setting, and safe to convert to nanoseconds (292 years fit).
+    if (total > 100LL * 365 * 86400)
+      return InvalidArgumentError("duration too large: " + std::string(text));
     ++i;
   }
   return std::chrono::seconds(total);

@@ -62,7 +62,7 @@ SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
     if (c.deletion_policy == api::DeletionPolicy::kRetract) {
       out.result = pusher.Retract(c.key, c.target, c.url_list_type);
     } else {
-      out.result.status = pusher.Forget(c.target);
+      out.result.status = pusher.Forget(c.key, c.target);
     }
     out.state =
         out.result.status.ok() ? SyncOutcome::State::kFinalized : SyncOutcome::State::kFailed;
@@ -95,7 +95,9 @@ SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
 
 std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
                                                  netskope::TenantClient& client,
-                                                 std::vector<ResolvedSharing> configurations) {
+                                                 std::vector<ResolvedSharing> configurations,
+                                                 const std::function<bool()>& cancelled) {
+  auto interrupted = [&] { return cancelled && cancelled(); };
   Pusher pusher(client, store_, clock_, log_.With("tenant", tenant));
   std::sort(configurations.begin(), configurations.end(), Before);
   std::map<std::pair<int, std::string>, std::string> writers;  // (kind, list) -> winner
@@ -114,6 +116,12 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
       out.message = c.deleting ? "never wrote the list: " + it->second + " does"
                                : "SharingConfiguration " + it->second + " already writes list \"" +
                                      c.target.list_name + "\"";
+    } else if (interrupted()) {
+      out.state = SyncOutcome::State::kFailed;
+      out.generation = c.generation;
+      out.result.status =
+          UnavailableError("interrupted: the operator is stopping or the sync took too long");
+      out.message = out.result.status.ToString();
     } else {
       out = SyncOne(c, pusher);
       needs_deploy = needs_deploy || out.result.needs_deploy;
@@ -122,7 +130,10 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
   }
   bool deploy_failed = false;
   if (needs_deploy) {
-    Status deployed = pusher.Deploy();
+    // Interrupted: what was staged stays pending; the next cycle (here or on the next leader)
+    // sees the pending list and deploys it.
+    Status deployed =
+        interrupted() ? UnavailableError("interrupted before the deploy") : pusher.Deploy();
     deploy_failed = !deployed.ok();
     if (metrics_) metrics_->Deployed(tenant, deployed.ok());
     if (deploy_failed) {
@@ -136,6 +147,22 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
           out.deploy_failed = true;
           out.message = "deploy failed: " + deployed.ToString();
         }
+      }
+    }
+  }
+
+  // Retractions whose changes are in effect (deployed, or nothing to deploy) forget their
+  // ledger; one whose deploy failed keeps it and deploys again next cycle.
+  for (auto& [key, out] : results) {
+    if (out.state != SyncOutcome::State::kFinalized || !out.result.status.ok()) continue;
+    const auto& c = *std::find_if(configurations.begin(), configurations.end(),
+                                  [&](const ResolvedSharing& r) { return r.key == key; });
+    if (!c.deleting || c.deletion_policy != api::DeletionPolicy::kRetract) continue;
+    if (out.conflict_with.empty()) {
+      if (Status s = pusher.Forget(c.key, c.target); !s.ok()) {
+        out.state = SyncOutcome::State::kFailed;
+        out.result.status = s;
+        out.message = s.ToString();
       }
     }
   }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -81,13 +82,21 @@ class SharingEngine {
   // Runs one cycle for `tenant` ("namespace/name") with its client. `configurations` are all the
   // configurations that target this tenant. Returns the keys whose outcome changed in a way their
   // status shows (so the caller can reconcile them).
+  // `cancelled` is asked before each configuration and before the deploy: once it says true
+  // (the operator is stopping, or the reconcile's deadline passed) nothing more is sent and the
+  // configurations not reached are kFailed ("interrupted").
   std::vector<std::string> RunCycle(const std::string& tenant, netskope::TenantClient& client,
-                                    std::vector<ResolvedSharing> configurations);
+                                    std::vector<ResolvedSharing> configurations,
+                                    const std::function<bool()>& cancelled = {});
 
   // The last outcome for a configuration; nullopt before its first cycle.
   std::optional<SyncOutcome> Outcome(const std::string& key) const;
   // Forgets a configuration that is gone (its metrics series too).
   void Forget(const std::string& key);
+  // deletionPolicy Orphan needs no tenant: forgets what `key` pushed to `target` (its ledger).
+  Status Orphan(const std::string& key, const store::LedgerTarget& target) {
+    return ForgetLedger(store_, key, target);
+  }
 
  private:
   SyncOutcome SyncOne(const ResolvedSharing& c, Pusher& pusher);

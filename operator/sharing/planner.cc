@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "operator/sharing/diff.h"
+
 namespace cte::sharing {
 
 size_t EntryBytes(std::string_view value) {
@@ -29,7 +31,9 @@ void Planner::Add(const store::Indicator& row) {
                                                           : store::FitsFileHashList(row.type);
   if (!fits_list || !row.active || row.test || row.retracted || !rule_.Matches(row, now_)) return;
   if (!seen_.insert(row.value).second) return;  // the same value through another type
-  if (row.invalid_at) {
+  // The placeholder that keeps an empty list non-empty is not an indicator: sharing it would
+  // make every diff see a missing entry and write (and deploy) on every cycle.
+  if (row.invalid_at || row.value == kPlaceholderUrl || row.value == kPlaceholderFileHash) {
     ++plan_.invalid;
     return;
   }

@@ -3,7 +3,8 @@
 // not retracted, whose type fits the list and that the business rule lets through, and stops
 // adding at the list's caps: 300,000 entries and the size cap counted as the JSON bytes of the
 // list's content. It reads every row to the end anyway, so what did not fit is counted, never
-// silently dropped; rows a tenant refused before are counted as invalid and left out.
+// silently dropped; rows a tenant refused before, and the lists' placeholder values (diff.h), are
+// counted as invalid and left out.
 //
 // Entries are indicator values; a value that several rows carry (the same host as `url` and as
 // `domain`) is one entry. Room already taken by entries this configuration does not own

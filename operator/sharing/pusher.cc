@@ -48,6 +48,7 @@ TargetResult Pusher::Sync(const TargetRequest& request) {
 }
 
 TargetResult Pusher::CreateUrlList(const TargetRequest& request, const Plan& plan,
+                                   const std::vector<std::string>& owned_before,
                                    TargetResult result) {
   const std::string& name = request.target.list_name;
   // Created with its content in one request; never empty (the tenant refuses that).
@@ -59,6 +60,11 @@ TargetResult Pusher::CreateUrlList(const TargetRequest& request, const Plan& pla
   result.list_entries = content.size();
   result.list_bytes = ListBytes(content);
   if (!request.write) return result;
+  if (Status s = ClaimAhead(request.target, request.owner, owned_before, false, plan.entries);
+      !s.ok()) {
+    result.status = s;
+    return result;
+  }
   auto created = client_.CreateUrlList(name, content, request.url_list_type);
   // Whatever the answer, the lookup decides which list is the list: a create can have been
   // applied although it failed, or applied twice (a resent POST).
@@ -118,6 +124,16 @@ Status Pusher::MarkInvalid(const store::SourceRef& source,
   return store_.Commit(std::move(batch)).status();
 }
 
+Status Pusher::ClaimAhead(const store::LedgerTarget& target, const std::string& owner,
+                          const std::vector<std::string>& owned_before, bool has_ledger,
+                          const std::vector<std::string>& adding) {
+  std::vector<std::string> claim = owned_before;
+  claim.insert(claim.end(), adding.begin(), adding.end());
+  claim = SortedUnique(std::move(claim));
+  if (has_ledger && claim == SortedUnique(owned_before)) return Status::Ok();
+  return WriteLedger(target, owner, std::move(claim));
+}
+
 Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string& owner,
                            std::vector<std::string> entries) {
   store::WriteBatch batch;
@@ -173,7 +189,7 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   result.matched = plan->matched;
   result.truncated = plan->truncated;
   result.invalid = plan->invalid;
-  if (!list) return CreateUrlList(request, *plan, result);
+  if (!list) return CreateUrlList(request, *plan, *owned_before, result);
 
   ListChange change =
       DiffList(plan->entries, actual, *owned_before, request.ownership, kPlaceholderUrl);
@@ -196,6 +212,12 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
 
   std::vector<netskope::RejectedUrl> rejected;
   if (change.action != ListChange::Action::kNone) {
+    if (Status s =
+            ClaimAhead(request.target, request.owner, *owned_before, has_ledger, change.owned);
+        !s.ok()) {
+      result.status = s;
+      return result;
+    }
     auto written = change.action == ListChange::Action::kAppend
                        ? client_.AppendUrls(list->id, change.entries, request.url_list_type)
                        : client_.ReplaceUrls(list->id, change.entries, request.url_list_type);
@@ -304,7 +326,7 @@ TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget
     }
     result.wrote = true;
     result.action = ListChange::Action::kReplace;
-  } else if (has_ledger && !owned->empty()) {
+  } else if (has_ledger) {
     auto found = netskope::ResolveUrlListByName(client_, target.list_name);
     if (!found.ok()) {
       result.status = found.status();
@@ -317,6 +339,8 @@ TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget
         return result;
       }
       result.list_id = list->id;
+      // Staged but not deployed: a retraction whose deploy failed in an earlier cycle.
+      if (list->pending) result.needs_deploy = true;
       // Keep everything but our entries: an administrator's stay, whatever the ownership was.
       ListChange change =
           DiffList({}, list->urls, *owned, api::Ownership::kShared, kPlaceholderUrl);
@@ -334,17 +358,23 @@ TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget
       }
     }
   }
-  result.status = Forget(target);
+  // The (emptied) ledger stays until the caller has deployed: see Retract's contract.
+  if (has_ledger && !owned->empty()) result.status = WriteLedger(target, owner, {});
   if (result.wrote) {
     log_.Info("retracted entries", {{"list", target.list_name}, {"removed", result.removed}});
   }
   return result;
 }
 
-Status Pusher::Forget(const store::LedgerTarget& target) {
+Status ForgetLedger(store::IndicatorStore& store, const std::string& owner,
+                    const store::LedgerTarget& target) {
+  bool has_ledger = false;
+  auto owned = OwnedEntries(store, target, owner, &has_ledger);
+  if (!owned.ok()) return owned.status();
+  if (!has_ledger) return Status::Ok();
   store::WriteBatch batch;
   batch.Add(store::LedgerDelete{target});
-  return store_.Commit(std::move(batch)).status();
+  return store.Commit(std::move(batch)).status();
 }
 
 Status Pusher::Deploy() {

@@ -60,6 +60,11 @@ struct TargetResult {
   size_t removed = 0;
 };
 
+// Forgets `owner`'s ledger of `target` (deletionPolicy Orphan, or a finished retraction); the
+// list stays as it is. Another owner's ledger is left alone. Needs no tenant.
+Status ForgetLedger(store::IndicatorStore& store, const std::string& owner,
+                    const store::LedgerTarget& target);
+
 class Pusher {
  public:
   // All references must outlive the pusher.
@@ -67,12 +72,16 @@ class Pusher {
 
   TargetResult Sync(const TargetRequest& request);
   // deletionPolicy Retract: takes back what `owner` pushed to `target` (the entries in its
-  // ledger; a file-hash list is emptied to the placeholder) and forgets the ledger. A list that
-  // does not exist any more counts as retracted.
+  // ledger; a file-hash list is emptied to the placeholder). The ledger is kept (emptied) so a
+  // retraction whose deploy fails is deployed again at the next cycle; the caller forgets it
+  // (Forget) once nothing is left to deploy. A list that does not exist any more counts as
+  // retracted.
   TargetResult Retract(const std::string& owner, const store::LedgerTarget& target,
                        netskope::UrlListType url_list_type);
-  // deletionPolicy Orphan: forgets the ledger and leaves the list as it is.
-  Status Forget(const store::LedgerTarget& target);
+  // Forgets `owner`'s ledger of `target` (ForgetLedger).
+  Status Forget(const std::string& owner, const store::LedgerTarget& target) {
+    return ForgetLedger(store_, owner, target);
+  }
   // Applies every staged URL-list change of the tenant.
   Status Deploy();
 
@@ -80,12 +89,19 @@ class Pusher {
   TargetResult SyncUrlList(const TargetRequest& request);
   TargetResult SyncFileHashList(const TargetRequest& request);
   // Creates a missing URL list with the plan as its content, then looks it up by name again.
-  TargetResult CreateUrlList(const TargetRequest& request, const Plan& plan, TargetResult result);
+  TargetResult CreateUrlList(const TargetRequest& request, const Plan& plan,
+                             const std::vector<std::string>& owned_before, TargetResult result);
   // Marks refused values invalid in the store (every type of that value of the source).
   Status MarkInvalid(const store::SourceRef& source,
                      const std::vector<netskope::RejectedUrl>& rejected);
   Status WriteLedger(const store::LedgerTarget& target, const std::string& owner,
                      std::vector<std::string> entries);
+  // Write-ahead: before a write that may add `adding`, the ledger already claims them, so a
+  // write the tenant applied but whose answer was lost (a timeout, a crash before the ledger
+  // is written) never leaves our entries looking like an administrator's.
+  Status ClaimAhead(const store::LedgerTarget& target, const std::string& owner,
+                    const std::vector<std::string>& owned_before, bool has_ledger,
+                    const std::vector<std::string>& adding);
 
   netskope::TenantClient& client_;
   store::IndicatorStore& store_;

@@ -314,5 +314,74 @@ TEST_F(EngineTest, SuspendedSendsNothingAndAFailedDeployIsRetried) {
   EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"a.example"});
 }
 
+TEST_F(EngineTest, AnAppendTheTenantAppliedButNeverAnsweredStaysOurs) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-shared", "shared-list");
+  ASSERT_EQ(Cycle({c}).state, State::kSynced);
+  // The tenant applies the append, but every answer is lost (the connection resets).
+  Push({Ind("b.example", store::IndicatorType::kUrl, kFeed)});
+  tenantsim::Fault f;
+  f.kind = tenantsim::Fault::Kind::kResetAfter;
+  f.method = "PATCH";
+  f.path = "/api/v2/policy/urllist/*";
+  f.count = -1;
+  sim_->AddFault(f);
+  EXPECT_EQ(Cycle({c}).state, State::kFailed);
+  sim_->ClearFaults();
+  // b.example is withdrawn: as our entry (the ledger claimed it before the write), it goes;
+  // the administrator's entry stays.
+  store::WriteBatch b;
+  store::UpdateIndicators u;
+  u.source = kFeed;
+  u.value = "b.example";
+  u.update.retracted = true;
+  u.now = clock_.WallNow();
+  b.Add(u);
+  ASSERT_TRUE(store_->Commit(std::move(b)).ok());
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Deployed("shared-list"), (std::vector<std::string>{"a.example", "admin.example"}));
+}
+
+TEST_F(EngineTest, ARetractionWhoseDeployFailedIsDeployedBeforeItFinishes) {
+  Push({Ind("ours.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-shared", "shared-list");
+  ASSERT_EQ(Cycle({c}).state, State::kSynced);
+  c.deleting = true;
+  tenantsim::Fault f;
+  f.method = "POST";
+  f.path = "/api/v2/policy/urllist/deploy";
+  f.count = -1;
+  sim_->AddFault(f);
+  EXPECT_EQ(Cycle({c}).state, State::kFailed);  // staged, not in effect: not finished
+  EXPECT_EQ(Deployed("shared-list"), (std::vector<std::string>{"admin.example", "ours.example"}));
+  sim_->ClearFaults();
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kFinalized) << out.message;
+  EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"admin.example"});
+  auto ledger = store_->GetLedger(c.target);
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_FALSE(ledger->has_value());  // forgotten only once the retraction took effect
+}
+
+TEST_F(EngineTest, ThePlaceholderValueIsNeverSharedSoTheListSettles) {
+  Push({Ind(kPlaceholderUrl, store::IndicatorType::kDomain, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.result.invalid, 1u);
+  sim_->ClearRequestLog();
+  out = Cycle({c});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Writes(), 0);
+}
+
+TEST_F(EngineTest, AnInterruptedCycleSendsNothing) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  engine_->RunCycle(kTenant, *client_, {c}, [] { return true; });
+  EXPECT_EQ(engine_->Outcome(c.key)->state, State::kFailed);
+  EXPECT_EQ(Writes(), 0);
+}
+
 }  // namespace
 }  // namespace cte::sharing

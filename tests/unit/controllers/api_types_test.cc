@@ -878,6 +878,10 @@ std::vector<BadCase> BadCases() {
       {hashlist, "/spec/target/urlListType", "regex",
        "spec.target.urlListType: regex applies only to URLList targets"},
       {hashlist, "/spec/target/listSizeMB", 8, ""},
+      {hashlist, "/spec/ownership", "Shared",
+       "spec.ownership: must be Exclusive for a FileHashList target"},
+      {hashlist, "/spec/ownership", nullptr,
+       "spec.ownership: must be Exclusive for a FileHashList target"},
   };
 }
 
@@ -920,7 +924,8 @@ TEST(ApiTypesTest, ListSizeDefaultDependsOnListType) {
   EXPECT_EQ(url->spec.target.EffectiveListSizeMB(), kDefaultUrlListSizeMB);
   EXPECT_EQ(hash->spec.target.EffectiveListSizeMB(), kDefaultFileHashListSizeMB);
   EXPECT_EQ(hash->spec.SyncInterval(), std::chrono::minutes(10));
-  EXPECT_EQ(hash->spec.OwnershipOrDefault(), Ownership::kShared);
+  EXPECT_EQ(url->spec.OwnershipOrDefault(), Ownership::kShared);
+  EXPECT_EQ(hash->spec.OwnershipOrDefault(), Ownership::kExclusive);
   EXPECT_EQ(hash->spec.DeletionPolicyOrDefault(), DeletionPolicy::kRetract);
 }
 
