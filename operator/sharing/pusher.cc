@@ -193,7 +193,21 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
 
   ListChange change =
       DiffList(plan->entries, actual, *owned_before, request.ownership, kPlaceholderUrl);
-  // A list of the other type (exact vs regex) is rewritten whole with the type asked for.
+  // A list of the other type (exact vs regex): under Exclusive it is rewritten whole with the
+  // type asked for; under Shared that would change how the tenant reads an administrator's
+  // entries, so the sync stops and says why.
+  if (list->has_data && list->type != request.url_list_type &&
+      request.ownership == api::Ownership::kShared) {
+    result.status = Status(
+        StatusCode::kFailedPrecondition,
+        "URL list " + name + " is of type " +
+            std::string(list->type == netskope::UrlListType::kRegex ? "regex" : "exact") +
+            " but urlListType asks for " +
+            (request.url_list_type == netskope::UrlListType::kRegex ? "regex" : "exact") +
+            "; under ownership Shared the operator does not change the type of a list others "
+            "write to (set ownership: Exclusive to take it over, or match the type)");
+    return result;
+  }
   if (list->has_data && list->type != request.url_list_type &&
       change.action != ListChange::Action::kReplace) {
     change.action = ListChange::Action::kReplace;

@@ -383,5 +383,16 @@ TEST_F(EngineTest, AnInterruptedCycleSendsNothing) {
   EXPECT_EQ(Writes(), 0);
 }
 
+TEST_F(EngineTest, SharedOwnershipNeverChangesTheTypeOfAnAdministratorsList) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-shared", "shared-list");  // the list is exact
+  c.url_list_type = netskope::UrlListType::kRegex;
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kFailed);
+  EXPECT_NE(out.message.find("does not change the type"), std::string::npos) << out.message;
+  EXPECT_EQ(Writes(), 0);
+  EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"admin.example"});
+}
+
 }  // namespace
 }  // namespace cte::sharing
