@@ -128,6 +128,34 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
     }
     results[c.key] = std::move(out);
   }
+  // A configuration whose target changed (a renamed list, another type) still holds the ledger of
+  // its old list on this tenant: Retract takes its entries back from there, Orphan leaves them;
+  // either way the old ledger is forgotten once that is in effect.
+  std::vector<std::pair<std::string, store::LedgerTarget>> abandoned;
+  for (const auto& c : configurations) {
+    if (c.deleting || interrupted()) continue;
+    auto targets = store_.LedgerTargetsOf(c.key);
+    if (!targets.ok()) {
+      log_.Warn("cannot read the ledger",
+                {{"configuration", c.key}, {"error", targets.status().ToString()}});
+      continue;
+    }
+    for (const auto& old : *targets) {
+      if (old.tenant != tenant || old == c.target) continue;
+      if (c.deletion_policy == api::DeletionPolicy::kRetract) {
+        TargetResult r = pusher.Retract(c.key, old, c.url_list_type);
+        if (!r.status.ok()) {
+          log_.Warn(
+              "cannot take entries back from the previous list",
+              {{"configuration", c.key}, {"list", old.list_name}, {"error", r.status.ToString()}});
+          continue;
+        }
+        needs_deploy = needs_deploy || r.needs_deploy;
+      }
+      abandoned.emplace_back(c.key, old);
+    }
+  }
+
   bool deploy_failed = false;
   if (needs_deploy) {
     // Interrupted: what was staged stays pending; the next cycle (here or on the next leader)
@@ -151,6 +179,16 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
     }
   }
 
+  if (!deploy_failed) {
+    for (const auto& [key, old] : abandoned) {
+      if (Status s = pusher.Forget(key, old); !s.ok()) {
+        log_.Warn("cannot forget the previous list's ledger",
+                  {{"configuration", key}, {"list", old.list_name}, {"error", s.ToString()}});
+      } else {
+        log_.Info("left the previous list", {{"configuration", key}, {"list", old.list_name}});
+      }
+    }
+  }
   // Retractions whose changes are in effect (deployed, or nothing to deploy) forget their
   // ledger; one whose deploy failed keeps it and deploys again next cycle.
   for (auto& [key, out] : results) {

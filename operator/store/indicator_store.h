@@ -275,6 +275,9 @@ class IndicatorStore {
   virtual StatusOr<std::vector<TallyRow>> Tally() = 0;
 
   virtual StatusOr<std::optional<Ledger>> GetLedger(const LedgerTarget& target) = 0;
+  // The targets whose ledger `owner` holds (a configuration whose target changed holds its old
+  // one until it is retracted or forgotten).
+  virtual StatusOr<std::vector<LedgerTarget>> LedgerTargetsOf(const std::string& owner) = 0;
   virtual StatusOr<std::optional<std::string>> GetCheckpoint(const std::string& key) = 0;
 
   virtual std::unique_ptr<Subscription> Subscribe(ChangeListener listener) = 0;

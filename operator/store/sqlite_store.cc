@@ -1136,6 +1136,28 @@ StatusOr<std::string> SqliteIndicatorStore::ExplainSelect(const Selection& sel) 
   return plan;
 }
 
+StatusOr<std::vector<LedgerTarget>> SqliteIndicatorStore::LedgerTargetsOf(
+    const std::string& owner) {
+  auto lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  auto stmt = (*lease)->conn().Cached(
+      "SELECT tenant, kind, list_name FROM ledger_targets WHERE owner = ?1 ORDER BY id");
+  if (!stmt.ok()) return stmt.status();
+  StatementLease s(**stmt);
+  s->Bind(1, owner);
+  std::vector<LedgerTarget> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    out.push_back({std::string(s->Text(0)),
+                   s->Int(1) == static_cast<int64_t>(ListKind::kFileHashList)
+                       ? ListKind::kFileHashList
+                       : ListKind::kUrlList,
+                   std::string(s->Text(2))});
+  }
+  if (rc != SQLITE_DONE) return s->Error(rc);
+  return out;
+}
+
 StatusOr<std::optional<Ledger>> SqliteIndicatorStore::GetLedger(const LedgerTarget& target) {
   auto lease = AcquireReader();
   if (!lease.ok()) return lease.status();

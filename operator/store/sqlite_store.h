@@ -73,6 +73,7 @@ class SqliteIndicatorStore : public IndicatorStore {
   StatusOr<std::unique_ptr<IndicatorCursor>> Select(const Selection& selection) override;
   StatusOr<std::vector<TallyRow>> Tally() override;
   StatusOr<std::optional<Ledger>> GetLedger(const LedgerTarget& target) override;
+  StatusOr<std::vector<LedgerTarget>> LedgerTargetsOf(const std::string& owner) override;
   StatusOr<std::optional<std::string>> GetCheckpoint(const std::string& key) override;
   std::unique_ptr<Subscription> Subscribe(ChangeListener listener) override;
 

@@ -394,5 +394,31 @@ TEST_F(EngineTest, SharedOwnershipNeverChangesTheTypeOfAnAdministratorsList) {
   EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"admin.example"});
 }
 
+TEST_F(EngineTest, ARenamedListTakesItsEntriesBackFromTheOldOne) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-shared", "shared-list");
+  ASSERT_EQ(Cycle({c}).state, State::kSynced);
+  ResolvedSharing renamed = c;
+  renamed.target.list_name = "cte-renamed";
+  SyncOutcome out = Cycle({renamed});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Deployed("cte-renamed"), std::vector<std::string>{"a.example"});
+  EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"admin.example"});
+  auto old = store_->GetLedger(c.target);
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->has_value());
+
+  // Orphan leaves the old list as it is, and forgets it too.
+  renamed.deletion_policy = api::DeletionPolicy::kOrphan;
+  ResolvedSharing again = renamed;
+  again.target.list_name = "cte-third";
+  EXPECT_EQ(Cycle({again}).state, State::kSynced);
+  EXPECT_EQ(Deployed("cte-renamed"), std::vector<std::string>{"a.example"});
+  auto targets = store_->LedgerTargetsOf(c.key);
+  ASSERT_TRUE(targets.ok());
+  ASSERT_EQ(targets->size(), 1u);
+  EXPECT_EQ(targets->front().list_name, "cte-third");
+}
+
 }  // namespace
 }  // namespace cte::sharing
