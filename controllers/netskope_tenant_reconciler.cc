@@ -156,11 +156,11 @@ kube::Result NetskopeTenantReconciler::Reconcile(const kube::Request& req,
   if (!update.transitions().empty() || !update.status().contains("lastCheckedTime")) {
     update.Set("lastCheckedTime", FormatRfc3339(clock_.WallNow()));
   }
+  // A refused token (Stalled) is tried again every recheck as well as on a Secret or spec change:
+  // a tenant's auth service can refuse a good token for a while, and sharing must not stay off.
   kube::Result result = kube::Result::RequeueAfter(recheck_);
   if (check.health == Health::kFailing) {
     result = kube::Result::Error(UnavailableError(check.message));
-  } else if (check.health == Health::kStalled) {
-    result = kube::Result::Ok();  // the Secret watch or a spec change brings it back
   }
   (void)ctx;
   return WriteStatus(status_, events_, *raw, update, result);
