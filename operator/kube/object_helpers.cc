@@ -254,10 +254,19 @@ bool EventRecorder::Record(const json& regarding, const std::string& type,
 int EventRecorder::RecordTransitions(const json& regarding, const StatusUpdate& update,
                                      const std::string& action) {
   int written = 0;
+  // Not ready because work is under way (Reconciling=True, e.g. after a spec edit) is progress,
+  // not a problem: a Normal event, so a Warning always means something needs attention.
+  bool reconciling = false;
+  if (const json& conditions = update.status().value("conditions", json::array());
+      conditions.is_array()) {
+    for (const auto& c : conditions) {
+      if (c.value("type", "") == "Reconciling") reconciling = c.value("status", "") == "True";
+    }
+  }
   for (const auto& c : update.transitions()) {
     std::string type;
     if (c.type == "Ready") {
-      type = c.status == "True" ? "Normal" : "Warning";
+      type = c.status == "True" || reconciling ? "Normal" : "Warning";
     } else if (c.type == "Stalled" && c.status == "True") {
       type = "Warning";
     } else {

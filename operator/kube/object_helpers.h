@@ -122,8 +122,9 @@ class EventRecorder {
   // type: "Normal" or "Warning". Returns true when an Event was written.
   bool Record(const nlohmann::json& regarding, const std::string& type, const std::string& reason,
               const std::string& action, const std::string& note);
-  // One Event per transition of the Ready condition in `update` (Normal when it became True,
-  // Warning otherwise) and per transition of Stalled to True (Warning). Other conditions change
+  // One Event per transition of the Ready condition in `update` (Normal when it became True or
+  // while Reconciling is True, Warning otherwise) and per transition of Stalled to True
+  // (Warning). Other conditions change
   // too often to be worth an Event. Returns the number written.
   int RecordTransitions(const nlohmann::json& regarding, const StatusUpdate& update,
                         const std::string& action = "Reconcile");
