@@ -41,11 +41,37 @@ std::optional<SyncOutcome> SharingEngine::Outcome(const std::string& key) const 
   return it->second;
 }
 
+std::string SharingEngine::Claim(const ResolvedSharing& c) {
+  if (c.host.empty()) return "";
+  const ClaimKey list{c.host, static_cast<int>(c.target.kind), c.target.list_name};
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = claims_.find(list);
+  if (it != claims_.end() && it->second.key != c.key) {
+    const ListClaim& held = it->second;
+    const bool older = held.creation_timestamp != c.creation_timestamp
+                           ? held.creation_timestamp < c.creation_timestamp
+                           : held.key < c.key;
+    if (older) return held.key;
+  }
+  if (auto mine = claim_of_.find(c.key); mine != claim_of_.end() && mine->second != list) {
+    auto old = claims_.find(mine->second);
+    if (old != claims_.end() && old->second.key == c.key) claims_.erase(old);
+  }
+  claims_[list] = {c.key, c.creation_timestamp};
+  claim_of_[c.key] = list;
+  return "";
+}
+
 void SharingEngine::Forget(const std::string& key) {
   std::pair<std::string, std::string> series;
   {
     std::lock_guard<std::mutex> lock(mu_);
     outcomes_.erase(key);
+    if (auto mine = claim_of_.find(key); mine != claim_of_.end()) {
+      auto held = claims_.find(mine->second);
+      if (held != claims_.end() && held->second.key == key) claims_.erase(held);
+      claim_of_.erase(mine);
+    }
     auto it = series_.find(key);
     if (it == series_.end()) return;
     series = it->second;
@@ -109,6 +135,13 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
     auto list = std::make_pair(static_cast<int>(c.target.kind), c.target.list_name);
     auto [it, first] = writers.emplace(list, c.key);
     SyncOutcome out;
+    // The list may also be held by a configuration of another NetskopeTenant of the same host.
+    if (first) {
+      if (std::string holder = Claim(c); !holder.empty()) {
+        it->second = holder;
+        first = false;
+      }
+    }
     if (!first) {
       out.state = c.deleting ? SyncOutcome::State::kFinalized : SyncOutcome::State::kConflict;
       out.generation = c.generation;

@@ -6,7 +6,9 @@
 //
 // In a cycle:
 // - Two configurations on one target list: the older (creationTimestamp, then name) writes; the
-//   other gets TargetConflict and sends nothing.
+//   other gets TargetConflict and sends nothing. Lists are claimed per tenant host across all
+//   cycles, so configurations behind two NetskopeTenants of the same host (two namespaces) never
+//   fight over a list.
 // - A suspended configuration, or one whose rule is muted, sends nothing; its outcome says what
 //   a sync would change.
 // - A configuration being deleted retracts (deletionPolicy Retract) or forgets (Orphan) its
@@ -26,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "controllers/api/sharing_configuration.h"
@@ -44,6 +47,9 @@ struct ResolvedSharing {
   std::string key;  // "namespace/name"
   int64_t generation = 0;
   std::string creation_timestamp;  // RFC 3339, for conflict order
+  // The tenant's API host (apiBaseURL, or tenantName): lists belong to a host, and two
+  // NetskopeTenants (in two namespaces, say) may name the same one.
+  std::string host;
   store::LedgerTarget target;
   store::SourceRef source;
   std::shared_ptr<const CompiledRule> rule;
@@ -93,7 +99,7 @@ class SharingEngine {
 
   // The last outcome for a configuration; nullopt before its first cycle.
   std::optional<SyncOutcome> Outcome(const std::string& key) const;
-  // Forgets a configuration that is gone (its metrics series too).
+  // Forgets a configuration that is gone (its metrics series and its claim on a list too).
   void Forget(const std::string& key);
   // deletionPolicy Orphan needs no tenant: forgets what `key` pushed to `target` (its ledger).
   Status Orphan(const std::string& key, const store::LedgerTarget& target) {
@@ -102,6 +108,15 @@ class SharingEngine {
 
  private:
   SyncOutcome SyncOne(const ResolvedSharing& c, Pusher& pusher);
+  // Claims c's list on its host for c; returns the key of an older configuration that holds it
+  // (empty when c holds it now). A configuration holds one claim at a time.
+  std::string Claim(const ResolvedSharing& c);
+
+  struct ListClaim {
+    std::string key;
+    std::string creation_timestamp;
+  };
+  using ClaimKey = std::tuple<std::string, int, std::string>;  // host, kind, list name
 
   store::IndicatorStore& store_;
   Clock& clock_;
@@ -110,6 +125,8 @@ class SharingEngine {
   mutable std::mutex mu_;
   std::map<std::string, SyncOutcome> outcomes_;
   std::map<std::string, std::pair<std::string, std::string>> series_;  // key -> (tenant, list)
+  std::map<ClaimKey, ListClaim> claims_;
+  std::map<std::string, ClaimKey> claim_of_;  // configuration key -> its claim
 };
 
 }  // namespace cte::sharing

@@ -420,5 +420,33 @@ TEST_F(EngineTest, ARenamedListTakesItsEntriesBackFromTheOldOne) {
   EXPECT_EQ(targets->front().list_name, "cte-third");
 }
 
+TEST_F(EngineTest, TwoTenantObjectsOfOneHostNeverFightOverAList) {
+  // Namespaces a and b each have a NetskopeTenant for the same tenant, and a configuration on
+  // the same list name: the older writes, the newer is told who holds the list.
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing older = Config("to-urls", "cte-malsites");
+  older.key = "ns-a/to-urls";
+  older.host = "acme.goskope.com";
+  older.target.tenant = "ns-a/acme";
+  older.ownership = api::Ownership::kExclusive;
+  ResolvedSharing newer = older;
+  newer.key = "ns-b/to-urls";
+  newer.creation_timestamp = "2026-02-01T00:00:00Z";
+  newer.target.tenant = "ns-b/acme";
+  engine_->RunCycle("ns-b/acme", *client_, {newer});  // the newer one happens to run first
+  engine_->RunCycle("ns-a/acme", *client_, {older});
+  EXPECT_EQ(engine_->Outcome(older.key)->state, State::kSynced);
+  sim_->ClearRequestLog();
+  engine_->RunCycle("ns-b/acme", *client_, {newer});
+  SyncOutcome out = *engine_->Outcome(newer.key);
+  EXPECT_EQ(out.state, State::kConflict);
+  EXPECT_EQ(out.conflict_with, older.key);
+  EXPECT_EQ(Writes(), 0);
+  // Once the older one is gone, the newer takes the list over.
+  engine_->Forget(older.key);
+  engine_->RunCycle("ns-b/acme", *client_, {newer});
+  EXPECT_EQ(engine_->Outcome(newer.key)->state, State::kSynced);
+}
+
 }  // namespace
 }  // namespace cte::sharing
