@@ -40,8 +40,12 @@ StatusOr<std::shared_ptr<const sharing::CompiledRule>> SharingResolver::Rule(
   auto rule = rules_.Get(ns, name);
   if (!rule.ok()) return rule.status();
   kube::ObjectPtr raw = rules_.Raw(ns, name);
+  // The generation changes with the spec only, so status writes do not cost a recompile. The
+  // uid tells a rule deleted and created again under the same name apart.
   const std::string version =
-      raw ? raw->value("/metadata/resourceVersion"_json_pointer, std::string()) : "";
+      raw ? raw->value("/metadata/uid"_json_pointer, std::string()) + "/" +
+                std::to_string(raw->value("/metadata/generation"_json_pointer, int64_t{0}))
+          : "";
   const std::string key = Key(ns, name);
   {
     std::lock_guard<std::mutex> lock(mu_);
