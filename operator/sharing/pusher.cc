@@ -142,6 +142,17 @@ Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string&
   return store_.Commit(std::move(batch)).status();
 }
 
+StatusOr<Plan> Pusher::PlanFor(const TargetRequest& request, api::ListType list,
+                               const ListCaps& caps, TargetResult& result) {
+  store::Selection selection{request.source, TypesFor(list), false};
+  auto plan = Planner::Run(store_, selection, *request.rule, list, caps, clock_.WallNow());
+  if (!plan.ok()) return plan.status();
+  result.matched = plan->matched;
+  result.truncated = plan->truncated;
+  result.invalid = plan->invalid;
+  return plan;
+}
+
 TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   TargetResult result;
   const std::string& name = request.target.list_name;
@@ -179,16 +190,11 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
       caps.reserved_bytes += EntryBytes(e);
     }
   }
-  store::Selection selection{request.source, TypesFor(api::ListType::kUrlList), false};
-  auto plan = Planner::Run(store_, selection, *request.rule, api::ListType::kUrlList, caps,
-                           clock_.WallNow());
+  auto plan = PlanFor(request, api::ListType::kUrlList, caps, result);
   if (!plan.ok()) {
     result.status = plan.status();
     return result;
   }
-  result.matched = plan->matched;
-  result.truncated = plan->truncated;
-  result.invalid = plan->invalid;
   if (!list) return CreateUrlList(request, *plan, *owned_before, result);
 
   ListChange change =
@@ -288,16 +294,11 @@ TargetResult Pusher::SyncFileHashList(const TargetRequest& request) {
     result.status = last_pushed.status();
     return result;
   }
-  store::Selection selection{request.source, TypesFor(api::ListType::kFileHashList), false};
-  auto plan = Planner::Run(store_, selection, *request.rule, api::ListType::kFileHashList,
-                           request.caps, clock_.WallNow());
+  auto plan = PlanFor(request, api::ListType::kFileHashList, request.caps, result);
   if (!plan.ok()) {
     result.status = plan.status();
     return result;
   }
-  result.matched = plan->matched;
-  result.truncated = plan->truncated;
-  result.invalid = plan->invalid;
   std::vector<std::string> content = plan->entries;
   result.owned = content.size();
   if (content.empty()) content.push_back(kPlaceholderFileHash);

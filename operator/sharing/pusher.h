@@ -86,6 +86,10 @@ class Pusher {
   Status Deploy();
 
  private:
+  // Plans the request's source for a list of type `list` within `caps`; fills the counts of
+  // `result`.
+  StatusOr<Plan> PlanFor(const TargetRequest& request, api::ListType list, const ListCaps& caps,
+                         TargetResult& result);
   TargetResult SyncUrlList(const TargetRequest& request);
   TargetResult SyncFileHashList(const TargetRequest& request);
   // Creates a missing URL list with the plan as its content, then looks it up by name again.
