@@ -96,7 +96,11 @@ StatusOr<Fault> Fault::FromJson(const json& j) {
     f.path = j["path"].get<std::string>();
     f.method = j.value("method", "*");
     f.count = j.value("count", 1);
-    if (f.count <= 0) return InvalidArgumentError("fault.count: must be at least 1");
+    // A negative count keeps the fault until DELETE /__sim/faults; 0 would never fire.
+    if (f.count == 0) {
+      return InvalidArgumentError(
+          "fault.count: 0 never fires; give at least 1, or -1 for until cleared");
+    }
     std::string kind = j.value("kind", "status");
     if (kind == "429" || kind == "500") {
       f.kind = Kind::kStatus;

@@ -518,6 +518,19 @@ TEST_F(TenantSimulatorTest, FaultsAnswerTheNextNMatchingRequests) {
   EXPECT_EQ(Body(Call("GET", "/__sim/faults")), json::array());
 }
 
+TEST_F(TenantSimulatorTest, ANegativeCountKeepsAFaultUntilCleared) {
+  auto add = Call("POST", "/__sim/faults",
+                  R"({"path":"/api/v2/policy/urllist*","kind":"500","count":-1})");
+  ASSERT_EQ(add.status, 201) << add.body;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(V2("GET", "/api/v2/policy/urllist").status, 500);
+  EXPECT_EQ(Body(Call("GET", "/__sim/faults")).size(), 1u);
+  Call("DELETE", "/__sim/faults");
+  EXPECT_EQ(V2("GET", "/api/v2/policy/urllist").status, 200);
+  auto zero = Call("POST", "/__sim/faults", R"({"path":"/x","kind":"500","count":0})");
+  EXPECT_EQ(zero.status, 400);
+  EXPECT_NE(zero.body.find("fault.count"), std::string::npos) << zero.body;
+}
+
 TEST_F(TenantSimulatorTest, ResetFaultDropsTheConnection) {
   Call("POST", "/__sim/faults", R"({"path":"/api/v2/policy/urllist","kind":"reset"})");
   // A fresh transport: on a pooled keep-alive connection cpprestsdk silently resends a request
