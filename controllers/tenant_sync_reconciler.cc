@@ -62,6 +62,17 @@ kube::Result TenantSyncReconciler::Reconcile(const kube::Request& req,
   // Every configuration of the cycle gets a reconcile: its status (and a finalizer waiting for
   // the retraction) follows the outcome. Unchanged ones are cheap: nothing to write.
   for (const auto& key : keys) sharing_controller_->queue().Add(key);
+  // A cycle that failed for a passing reason (the tenant throttled, answered 5xx or timed out, a
+  // deploy failed, the store was busy) is retried with the queue's backoff, the tenant's
+  // Retry-After as its floor, not at the next drift check, which may be syncInterval (10m by
+  // default) away. Other failures (a refused token, an invalid request) wait for a change or the
+  // drift check: retrying at once would not help.
+  for (const auto& key : keys) {
+    auto out = engine_.Outcome(key);
+    if (!out || out->state != sharing::SyncOutcome::State::kFailed) continue;
+    Status failure = out->result.status.ok() ? UnavailableError(out->message) : out->result.status;
+    if (failure.IsRetryable()) return kube::Result::Error(std::move(failure));
+  }
   return kube::Result::RequeueAfter(next);
 }
 

@@ -3,16 +3,10 @@
 # the URL list; Malware alerts seeded in the tenant simulator appear as hashes in the file-hash
 # list; every object is Ready. Then the scrape: the reconcile and workqueue metrics of the five
 # controllers, the tenant API metrics with the tenant label, and the sharing metrics.
-source "$CTE_SOURCE_DIR/tests/e2e/lib.sh"
-source "$CTE_SOURCE_DIR/tests/e2e/ingest_lib.sh"
 source "$CTE_SOURCE_DIR/tests/e2e/sharing_lib.sh"
-trap 'rc=$?; ((rc == 0)) || show_state; cleanup' EXIT
 
-start_apiserver
-start_simulator
+start_sharing_stack
 seed_malware_alerts
-k apply -f "$SRC_DIR/crds/" >/dev/null
-start_sharing_operator op
 apply_sharing_objects
 feed_token
 push '[{"value":"malware-drop.example.net","type":"domain","source":"threat-feed","severity":"high"},

@@ -1,8 +1,11 @@
 # Helpers for the sharing end-to-end tests (issue 10 §4): the local API server, the tenant
 # simulator and cte-operator with a store, the objects of examples/ (tenant, Netskope and
 # APISource plugins, a rule, a URL-list and a file-hash-list SharingConfiguration) pointed at the
-# simulator, and readers of the simulator's lists and the objects' status. Source after lib.sh
-# and ingest_lib.sh.
+# simulator, and readers of the simulator's lists and the objects' status. Sources lib.sh and
+# ingest_lib.sh; on a failure the simulator's lists and the objects' status are printed.
+source "$CTE_SOURCE_DIR/tests/e2e/lib.sh"
+source "$CTE_SOURCE_DIR/tests/e2e/ingest_lib.sh"
+trap 'rc=$?; ((rc == 0)) || show_state; cleanup' EXIT
 
 V1_TOKEN=sim-v1-token-4c1d
 V2_TOKEN=sim-v2-token-9e2b
@@ -66,6 +69,15 @@ start_sharing_operator() {
   local name=$1
   shift
   start_operator "$name" --sync-debounce 0s "$@"
+}
+
+# start_sharing_stack [operator flags...]: the local API server with the CRDs, the simulator and
+# one operator named op.
+start_sharing_stack() {
+  start_apiserver
+  start_simulator
+  k apply -f "$SRC_DIR/crds/" >/dev/null
+  start_sharing_operator op "$@"
 }
 
 # apply_sharing_objects [SYNC_INTERVAL] [OWNERSHIP]: the CRDs and the examples' objects, with

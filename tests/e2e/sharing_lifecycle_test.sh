@@ -5,15 +5,9 @@
 # under Exclusive the next drift check (syncInterval) takes it off; deleting the
 # SharingConfiguration (deletionPolicy Retract) takes its entries back and the object goes away
 # once the finalizer is released.
-source "$CTE_SOURCE_DIR/tests/e2e/lib.sh"
-source "$CTE_SOURCE_DIR/tests/e2e/ingest_lib.sh"
 source "$CTE_SOURCE_DIR/tests/e2e/sharing_lib.sh"
-trap 'rc=$?; ((rc == 0)) || show_state; cleanup' EXIT
 
-start_apiserver
-start_simulator
-k apply -f "$SRC_DIR/crds/" >/dev/null
-start_sharing_operator op --aging-sweep-interval 1s
+start_sharing_stack --aging-sweep-interval 1s
 apply_sharing_objects 4s Shared
 feed_token
 push '[{"value":"keep.example.net","type":"domain","source":"threat-feed","severity":"high"},
