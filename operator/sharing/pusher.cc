@@ -59,6 +59,10 @@ TargetResult Pusher::CreateUrlList(const TargetRequest& request, const Plan& pla
   result.list_entries = content.size();
   result.list_bytes = ListBytes(content);
   if (!request.write) return result;
+  if (Status s = ClaimAhead(request, {}, plan.entries); !s.ok()) {
+    result.status = s;
+    return result;
+  }
   auto created = client_.CreateUrlList(name, content, request.url_list_type);
   // Whatever the answer, the lookup decides which list is the list: a create can have been
   // applied although it failed, or applied twice (a resent POST).
@@ -116,6 +120,16 @@ Status Pusher::MarkInvalid(const store::SourceRef& source,
     batch.Add(std::move(u));
   }
   return store_.Commit(std::move(batch)).status();
+}
+
+Status Pusher::ClaimAhead(const TargetRequest& request, const std::vector<std::string>& owned,
+                          const std::vector<std::string>& after) {
+  std::vector<std::string> claim = SortedUnique(owned);
+  const size_t before = claim.size();
+  claim.insert(claim.end(), after.begin(), after.end());
+  claim = SortedUnique(std::move(claim));
+  if (claim.size() == before) return Status::Ok();  // nothing new becomes ours
+  return WriteLedger(request.target, request.owner, std::move(claim));
 }
 
 Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string& owner,
@@ -196,6 +210,10 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
 
   std::vector<netskope::RejectedUrl> rejected;
   if (change.action != ListChange::Action::kNone) {
+    if (Status s = ClaimAhead(request, *owned_before, change.owned); !s.ok()) {
+      result.status = s;
+      return result;
+    }
     auto written = change.action == ListChange::Action::kAppend
                        ? client_.AppendUrls(list->id, change.entries, request.url_list_type)
                        : client_.ReplaceUrls(list->id, change.entries, request.url_list_type);

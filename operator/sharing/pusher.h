@@ -4,9 +4,11 @@
 // reads its content back, plans within the room the list has left, and sends the smallest change
 // the API allows (ListChange). For a file-hash list, which cannot be read back, it compares the
 // plan with the content it last pushed (the store's ledger) and replaces the list when they
-// differ. Entries the tenant refuses are marked invalid in the store and never sent again. The
-// ledger is written only after the tenant accepted a write; a crash in between re-plans from the
-// tenant's actual content (a URL list) or pushes again (a file-hash list, idempotent).
+// differ. Entries the tenant refuses are marked invalid in the store and never sent again. Before
+// a URL-list write the ledger claims the entries the write adds (write-ahead), and after the
+// tenant accepted it the ledger records exactly what is ours; a crash in between re-plans from the
+// tenant's actual content with those entries still ours (a URL list) or pushes again (a file-hash
+// list, whose ledger is written after the write; the push is idempotent).
 //
 // URL-list writes only stage changes: the caller deploys once per tenant after all of them
 // (Deploy). One Pusher serves one tenant; calls are not concurrent (the caller serializes a
@@ -86,6 +88,14 @@ class Pusher {
                      const std::vector<netskope::RejectedUrl>& rejected);
   Status WriteLedger(const store::LedgerTarget& target, const std::string& owner,
                      std::vector<std::string> entries);
+  // Write-ahead for a URL-list write: records `owned` plus the entries of `after` (what this
+  // configuration owns once the write lands) before the write is sent, when that adds any. The
+  // tenant may apply a write whose answer never arrives (a crash, a lost connection); without
+  // the claim its entries would look like an administrator's on the next sync and Shared
+  // ownership would never remove them. A claimed entry the write did not land is harmless: it is
+  // desired, so the next sync adds it (or, if no longer desired, has nothing to remove).
+  Status ClaimAhead(const TargetRequest& request, const std::vector<std::string>& owned,
+                    const std::vector<std::string>& after);
 
   netskope::TenantClient& client_;
   store::IndicatorStore& store_;

@@ -16,12 +16,12 @@ HASH_LIST=cte-malware-hashes
 # Every convergence wait: generous, since the tests share two busy cores with others.
 export WAIT_SECONDS=${WAIT_SECONDS:-60}
 
-# start_simulator [EXTRA_YAML]: the tenant simulator with the file-hash list the examples push to
-# (the v1 API cannot create one) and EXTRA_YAML appended to its config; sets SIM.
+# start_simulator: the tenant simulator with the file-hash list the examples push to (the v1 API
+# cannot create one) and $SIM_CONFIG (YAML) appended to its config; sets SIM.
 start_simulator() {
   {
     printf 'fileHashLists:\n  - {name: %s, hashes: []}\n' "$HASH_LIST"
-    printf '%s\n' "${1:-}"
+    printf '%s\n' "${SIM_CONFIG:-}"
   } >"$WORK/simulator.yaml"
   "$BIN_DIR/tenant-simulator" --listen 127.0.0.1:0 --config "$WORK/simulator.yaml" \
     --v1-token "$V1_TOKEN" --v2-token "$V2_TOKEN" >"$WORK/simulator.url" 2>"$WORK/simulator.log" &
