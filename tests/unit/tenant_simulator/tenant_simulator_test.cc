@@ -647,6 +647,17 @@ TEST_F(TenantSimulatorTest, RequestLogCountsRequestsAndBytesPerEndpoint) {
   EXPECT_EQ(Body(Call("GET", "/__sim/requests"))["total"], 0);
 }
 
+TEST_F(TenantSimulatorTest, RequestLogRecordsTheUserAgentBounded) {
+  Call("GET", "/api/v2/policy/urllist", "",
+       {{"Netskope-Api-Token", "V2"}, {"User-Agent", "cte-operator/0.1.0 (replica-a_1f2e3d4c)"}});
+  Call("GET", "/api/v2/policy/urllist", "",
+       {{"Netskope-Api-Token", "V2"}, {"User-Agent", std::string(4000, 'u')}});
+  json log = Body(Call("GET", "/__sim/requests"));
+  ASSERT_EQ(log["total"], 2);
+  EXPECT_EQ(log["requests"][0]["userAgent"], "cte-operator/0.1.0 (replica-a_1f2e3d4c)");
+  EXPECT_EQ(log["requests"][1]["userAgent"], std::string(256, 'u'));
+}
+
 TEST_F(TenantSimulatorTest, ControlPlaneSeedsAlertsCreatesHashListsAndResets) {
   EXPECT_EQ(Call("POST", "/__sim/alerts", R"({"type":"malsite","count":3})").status, 201);
   EXPECT_EQ(Call("POST", "/__sim/alerts",
