@@ -39,7 +39,7 @@ wait_for "the first indicator, deployed" url_list_is "$URL_LIST" while-a-leads.e
 # Every request the tenant saw came from the leader; none from the standby replica.
 agents() { sim GET /__sim/requests | jq -r '[.requests[].userAgent] | unique | .[]'; }
 seen=$(agents)
-[[ $seen == "cte-operator/"*" ($leader_id)" ]] ||
+[[ $seen != *$'\n'* && $seen == "cte-operator/"*" ($leader_id)" ]] ||
   fail "the tenant saw other clients than the leader ($leader_id): $seen"
 
 # The leader dies; the standby takes the Lease over (after it expires) and writes.
@@ -53,7 +53,7 @@ push '[{"value":"after-failover.example.net","type":"domain","source":"threat-fe
 wait_for "the new leader to converge the list" \
   url_list_is "$URL_LIST" while-a-leads.example.net after-failover.example.net
 seen=$(agents)
-[[ $seen == "cte-operator/"*" ($follower_id)" ]] ||
+[[ $seen != *$'\n'* && $seen == "cte-operator/"*" ($follower_id)" ]] ||
   fail "after the failover the tenant saw other clients than the new leader ($follower_id): $seen"
 writes=$(sim GET /__sim/requests | jq '[.requests[] | select(.method != "GET")] | length')
 ((writes > 0)) || fail "the new leader wrote nothing"
