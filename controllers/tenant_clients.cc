@@ -28,6 +28,7 @@ std::shared_ptr<netskope::TenantClient> TenantClients::Build(
   options.base_url = spec.base_url;
   options.v1_token = spec.v1_token;
   options.v2_token = spec.v2_token;
+  options.user_agent = user_agent_;
   owned->client = std::make_unique<netskope::NetskopeClient>(
       options, *owned->transport, clock_, random_, std::move(limiter), observer_, log_);
   // Aliasing: the client lives as long as anyone holds it, and its transport with it.

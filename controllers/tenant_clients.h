@@ -49,6 +49,8 @@ class TenantClients {
   TenantClients(Clock& clock, Random& random, netskope::TenantApiObserver* observer, Logger log,
                 netskope::TenantRateLimits limits = {});
   void SetFactory(Factory factory) { factory_ = std::move(factory); }
+  // The User-Agent of the clients built from now on (default netskope::kUserAgent).
+  void SetUserAgent(std::string user_agent) { user_agent_ = std::move(user_agent); }
 
   // The client of `tenant` ("namespace/name") for `spec`: the existing one when the spec is
   // unchanged, a new one otherwise.
@@ -72,6 +74,7 @@ class TenantClients {
   Logger log_;
   netskope::TenantRateLimits limits_;
   Factory factory_;
+  std::string user_agent_{netskope::kUserAgent};
   mutable std::mutex mu_;
   std::map<std::string, Entry> clients_;
   std::map<std::string, std::shared_ptr<netskope::TenantRateLimiter>> limiters_;  // by host

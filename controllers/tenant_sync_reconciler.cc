@@ -57,22 +57,23 @@ kube::Result TenantSyncReconciler::Reconcile(const kube::Request& req,
   }
   if (configurations.empty()) return kube::Result::Ok();
   auto changed = engine_.RunCycle(req.Key(), *client, std::move(configurations),
-                                  [&ctx] { return ctx.Done(); });
+                                 [&ctx] { return ctx.Done(); });
   ctx.log.Debug("sync cycle finished",
                 {{"configurations", keys.size()}, {"changed", changed.size()}});
   // Every configuration of the cycle gets a reconcile: its status (and a finalizer waiting for
   // the retraction) follows the outcome. Unchanged ones are cheap: nothing to write.
-  Status failed;
+  for (const auto& key : keys) sharing_controller_->queue().Add(key);
+  // A cycle that failed for a passing reason (the tenant throttled, answered 5xx or timed out, a
+  // deploy failed, the store was busy) is retried with the queue's backoff, the tenant's
+  // Retry-After as its floor, not at the next drift check, which may be syncInterval (10m by
+  // default) away. Other failures (a refused token, an invalid request) wait for a change or the
+  // drift check: retrying at once would not help.
   for (const auto& key : keys) {
-    sharing_controller_->queue().Add(key);
     auto out = engine_.Outcome(key);
-    if (failed.ok() && out && out->state == sharing::SyncOutcome::State::kFailed) {
-      failed = out->result.status.ok() ? UnavailableError(out->message) : out->result.status;
-    }
+    if (!out || out->state != sharing::SyncOutcome::State::kFailed) continue;
+    Status failure = out->result.status.ok() ? UnavailableError(out->message) : out->result.status;
+    if (failure.IsRetryable()) return kube::Result::Error(std::move(failure));
   }
-  // A failed sync is retried with the queue's backoff (and a tenant's Retry-After), not after a
-  // whole syncInterval.
-  if (!failed.ok()) return kube::Result::Error(failed);
   return kube::Result::RequeueAfter(next);
 }
 

@@ -4,6 +4,8 @@
 // source one of them reads (debounced, so a burst of pushes becomes one tenant write), when the
 // tenant changes, and every syncInterval (the shortest of its configurations) to catch drift made
 // by hand on the tenant. A tenant's cycles never overlap (the work queue serializes a key).
+// A cycle that failed for a passing reason (429, 5xx, timeout, failed deploy) is retried with the
+// queue's backoff, the tenant's Retry-After as its floor.
 //
 // RBAC: none beyond what the caches need (sharingconfigurations, cteplugins, netskopetenants,
 // businessrules get/list/watch).

@@ -22,6 +22,7 @@
 #include "operator/ingest/failure_throttle.h"
 #include "operator/ingest/ingest_api.h"
 #include "operator/ingest/token_service.h"
+#include "operator/metrics/build_info.h"
 #include "operator/metrics/gauge_collector.h"
 #include "operator/metrics/ingest_metrics.h"
 #include "operator/metrics/sharing_metrics_impl.h"
@@ -105,6 +106,9 @@ class OperatorServices {
     sharing_metrics_ = std::make_unique<cte::metrics::SharingMetricsImpl>(ctx.registry);
     tenant_clients_ = std::make_unique<cte::controllers::TenantClients>(
         ctx.clock, ctx.random, tenant_api_metrics_.get(), ctx.log.With("component", "tenant"));
+    // The tenant's request logs tell the replicas apart (the identity is the Lease holder's).
+    tenant_clients_->SetUserAgent("cte-operator/" + cte::metrics::CurrentBuildInfo().version +
+                                  " (" + ctx.identity + ")");
     cte::controllers::Dependencies deps;
     deps.manager = &ctx.manager;
     deps.client = &ctx.client;

@@ -19,6 +19,7 @@ using http::PathParams;
 using nlohmann::json;
 
 constexpr size_t kMaxLogEntries = 100000;
+constexpr size_t kMaxLoggedUserAgent = 256;
 constexpr const char* kRateLimitBody = R"({"message":"API rate limit exceeded"})";
 constexpr const char* kDuplicateHashes = "Duplicate request, no change in file hashes";
 
@@ -96,7 +97,11 @@ StatusOr<Fault> Fault::FromJson(const json& j) {
     f.path = j["path"].get<std::string>();
     f.method = j.value("method", "*");
     f.count = j.value("count", 1);
-    if (f.count <= 0) return InvalidArgumentError("fault.count: must be at least 1");
+    // A negative count keeps the fault until DELETE /__sim/faults; 0 would never fire.
+    if (f.count == 0) {
+      return InvalidArgumentError(
+          "fault.count: 0 never fires; give at least 1, or -1 for until cleared");
+    }
     std::string kind = j.value("kind", "status");
     if (kind == "429" || kind == "500") {
       f.kind = Kind::kStatus;
@@ -412,6 +417,8 @@ void TenantSimulator::Serve(const EndpointInfo& info, const Inner& inner, const 
   entry.path = req.path;
   entry.endpoint = (info.method == "*" ? std::string("*") : info.method) + " " + info.pattern;
   entry.request_bytes = req.body.size();
+  // Which client sent it (cte-operator puts its replica identity there); bounded, as the log is.
+  entry.user_agent = req.Header("User-Agent").substr(0, kMaxLoggedUserAgent);
 
   bool reset_after = false;
   auto finish = [&](const HttpResponse& response) {
@@ -1144,7 +1151,8 @@ json TenantSimulator::RequestLog() const {
                         {"status", e.status},
                         {"requestBytes", e.request_bytes},
                         {"responseBytes", e.response_bytes},
-                        {"fault", e.fault}});
+                        {"fault", e.fault},
+                        {"userAgent", e.user_agent}});
     json& ep = endpoints[e.endpoint];
     if (ep.is_null()) {
       ep = {

@@ -115,6 +115,7 @@ class TenantSimulator {
     size_t request_bytes = 0;
     size_t response_bytes = 0;
     std::string fault;
+    std::string user_agent;  // the User-Agent header, cut at kMaxLoggedUserAgent bytes
   };
   // The route context: which endpoint template, which API, which scope key.
   struct EndpointInfo {

@@ -102,9 +102,9 @@ NetskopeClient::Outcome NetskopeClient::Execute(TenantRequest request, const Exe
     if (shutdown_ || !limiter_->Acquire(buckets, [this] { return shutdown_.load(); })) {
       return {UnavailableError("tenant client is shutting down"), {}};
     }
-    http::ClientRequest wire =
-        ToClientRequest(request, options_.base_url, token,
-                        std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    http::ClientRequest wire = ToClientRequest(
+        request, options_.base_url, token,
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout), options_.user_agent);
     MonoTime start = clock_.Now();
     StatusOr<http::ClientResponse> response = transport_.Send(wire);
     Duration took = clock_.Now() - start;

@@ -43,6 +43,9 @@ struct NetskopeClientOptions {
   std::string base_url;  // https://<tenantName>, or the apiBaseURL override
   SecretString v1_token;
   SecretString v2_token;
+  // Sent as User-Agent; the operator puts its version and replica identity in it
+  // (`cte-operator/<version> (<identity>)`), so a tenant's logs tell replicas apart.
+  std::string user_agent = std::string(kUserAgent);
   std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds iterator_timeout{std::chrono::seconds(120)};  // CE's provider value
   RetryPolicy retry;

@@ -127,7 +127,8 @@ TenantRequest AlertIteratorRequest(AlertType type, std::string_view index,
 }
 
 http::ClientRequest ToClientRequest(const TenantRequest& request, std::string_view base_url,
-                                    const SecretString& token, std::chrono::milliseconds timeout) {
+                                    const SecretString& token, std::chrono::milliseconds timeout,
+                                    std::string_view user_agent) {
   http::ClientRequest out;
   out.method = request.method;
   out.timeout = timeout;
@@ -138,7 +139,7 @@ http::ClientRequest ToClientRequest(const TenantRequest& request, std::string_vi
     out.url += (i == 0 ? "?" : "&") + http::PercentEncode(k) + "=" + http::PercentEncode(v);
   }
   out.headers["Accept"] = "application/json";
-  out.headers["User-Agent"] = std::string(kUserAgent);
+  out.headers["User-Agent"] = std::string(user_agent);
   std::optional<nlohmann::json> body = request.body;
   if (request.api == Api::kV2) {
     out.headers["Netskope-Api-Token"] = token.Reveal();

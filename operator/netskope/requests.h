@@ -72,10 +72,10 @@ TenantRequest AlertIteratorRequest(AlertType type, std::string_view index,
 // Renders a request for the transport. `base_url` is https://<tenant> or an apiBaseURL override
 // (a trailing '/' is ignored). v2: the token goes in the Netskope-Api-Token header. v1: the token
 // goes in the JSON body, as Netskope recommends ("not in the endpoint URL"), so it never appears
-// in a proxy's or server's access log.
-http::ClientRequest ToClientRequest(const TenantRequest& request, std::string_view base_url,
-                                    const SecretString& token, std::chrono::milliseconds timeout);
-
+// in a proxy's or server's access log. `user_agent` is the User-Agent header.
 inline constexpr std::string_view kUserAgent = "cte-operator/0.1";
+http::ClientRequest ToClientRequest(const TenantRequest& request, std::string_view base_url,
+                                    const SecretString& token, std::chrono::milliseconds timeout,
+                                    std::string_view user_agent = kUserAgent);
 
 }  // namespace cte::netskope

@@ -547,6 +547,15 @@ StatusOr<BatchResult> SqliteIndicatorStore::ApplyBatch(const WriteBatch& batch,
     }
     if (auto it = group.new_ids.find(key); it != group.new_ids.end()) return {it->second};
     if (auto it = created.new_ids.find(key); it != created.new_ids.end()) return {it->second};
+    // Another process on the same file (a second replica) may have created it: the row, read
+    // inside this write transaction, is the truth; it is published like a new one.
+    auto existing = LookupSource(db, ref);
+    if (!existing.ok()) return existing.status();
+    if (*existing) {
+      created.new_ids[key] = **existing;
+      created.new_refs[**existing] = ref;
+      return {*existing};
+    }
     if (!create) return std::optional<int64_t>();
     auto stmt = db.Cached("INSERT INTO sources (namespace, name) VALUES (?1, ?2)");
     if (!stmt.ok()) return stmt.status();
@@ -893,14 +902,35 @@ void SqliteIndicatorStore::ReleaseReader(std::unique_ptr<Connection> conn) {
   readers_cv_.notify_one();
 }
 
-StatusOr<std::optional<int64_t>> SqliteIndicatorStore::FindSourceId(Connection&,
+StatusOr<std::optional<int64_t>> SqliteIndicatorStore::LookupSource(Connection& conn,
                                                                     const SourceRef& source) {
-  // The writer publishes every committed source id before Commit() returns, so the map is
-  // authoritative for this process (the only writer of the file).
+  auto stmt = conn.Cached("SELECT id FROM sources WHERE namespace = ?1 AND name = ?2");
+  if (!stmt.ok()) return stmt.status();
+  StatementLease s(**stmt);
+  s->Bind(1, std::string_view(source.namespace_name));
+  s->Bind(2, std::string_view(source.name));
+  int rc = s->Step();
+  if (rc == SQLITE_ROW) return {s->Int(0)};
+  if (rc != SQLITE_DONE) return s->Error(rc);
+  return std::optional<int64_t>();
+}
+
+StatusOr<std::optional<int64_t>> SqliteIndicatorStore::FindSourceId(Connection& conn,
+                                                                    const SourceRef& source) {
+  // The writer publishes every source id it commits before Commit() returns. A source another
+  // process on the same file created (a second replica) is read from the file and remembered;
+  // a source's id never changes once created.
+  {
+    std::lock_guard<std::mutex> lock(sources_mu_);
+    auto it = source_ids_.find(source.Key());
+    if (it != source_ids_.end()) return {it->second};
+  }
+  auto id = LookupSource(conn, source);
+  if (!id.ok() || !*id) return id;
   std::lock_guard<std::mutex> lock(sources_mu_);
-  auto it = source_ids_.find(source.Key());
-  if (it == source_ids_.end()) return std::optional<int64_t>();
-  return {it->second};
+  source_ids_[source.Key()] = **id;
+  source_refs_[**id] = source;
+  return id;
 }
 
 StatusOr<std::optional<Indicator>> SqliteIndicatorStore::Get(const SourceRef& source,

@@ -115,6 +115,9 @@ class SqliteIndicatorStore : public IndicatorStore {
   std::map<int64_t, SourceRef> SourcesOf(const IndicatorQuery& q) const;
   // The committed id of a source, or nullopt when it has never been written.
   StatusOr<std::optional<int64_t>> FindSourceId(sqlite::Connection& conn, const SourceRef& source);
+  // The id of `source` in the file, read through `conn`; nullopt when it has none.
+  static StatusOr<std::optional<int64_t>> LookupSource(sqlite::Connection& conn,
+                                                       const SourceRef& source);
 
   SqliteStoreOptions options_;
   Logger log_;

@@ -73,6 +73,18 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(store_->Commit(std::move(b)).ok());
   }
 
+  // The source retracts `value` (PATCH retracted: true on the ingest API).
+  void Retract(const std::string& value) {
+    store::WriteBatch b;
+    store::UpdateIndicators u;
+    u.source = kFeed;
+    u.value = value;
+    u.update.retracted = true;
+    u.now = clock_.WallNow();
+    b.Add(u);
+    ASSERT_TRUE(store_->Commit(std::move(b)).ok());
+  }
+
   ResolvedSharing Config(const std::string& name, const std::string& list,
                          store::ListKind kind = store::ListKind::kUrlList) {
     ResolvedSharing c;
@@ -169,14 +181,7 @@ TEST_F(EngineTest, NewIndicatorsAreAppendedAloneAndWithdrawnOnesReplaced) {
   EXPECT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"a.example", "b.example"}));
 
   // The source retracts one: it leaves the list.
-  store::WriteBatch b;
-  store::UpdateIndicators u;
-  u.source = kFeed;
-  u.value = "a.example";
-  u.update.retracted = true;
-  u.now = clock_.WallNow();
-  b.Add(u);
-  ASSERT_TRUE(store_->Commit(std::move(b)).ok());
+  Retract("a.example");
   out = Cycle({Config("to-urls", "cte-malsites")});
   EXPECT_EQ(out.result.action, ListChange::Action::kReplace);
   EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"b.example"});
@@ -291,6 +296,44 @@ TEST_F(EngineTest, WhatDoesNotFitIsCountedAndTheNewestAreKept) {
   EXPECT_EQ(Deployed("cte-malsites").size(), 3u);
 }
 
+TEST_F(EngineTest, AWriteTheTenantAppliedButNeverAnsweredStaysOurs) {
+  // The tenant applies an append whose answer never arrives (as when the operator is killed
+  // while it is in flight): on the next sync its entry is still this configuration's, so when the
+  // source withdraws it, Shared ownership takes it off instead of keeping it as an
+  // administrator's.
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  ASSERT_EQ(Cycle({c}).state, State::kSynced);
+  Push({Ind("b.example", store::IndicatorType::kUrl, kFeed)});
+  tenantsim::Fault f;
+  f.method = "PATCH";
+  f.path = "/api/v2/policy/urllist/*";
+  f.kind = tenantsim::Fault::Kind::kResetAfter;
+  f.count = -1;
+  sim_->AddFault(f);
+  netskope::NetskopeClientOptions co;
+  co.tenant = "acme";
+  co.base_url = sim_->url();
+  co.v2_token = SecretString(kV2);
+  co.retry.max_attempts = 1;
+  netskope::TenantRateLimits limits;
+  limits.v2.requests = 50;
+  netskope::NetskopeClient once(co, *transport_, clock_, random_,
+                                std::make_shared<netskope::TenantRateLimiter>(clock_, limits));
+  engine_->RunCycle(kTenant, once, {c});
+  EXPECT_EQ(engine_->Outcome(c.key)->state, State::kFailed);
+  sim_->ClearFaults();
+
+  SyncOutcome out = Cycle({c});
+  ASSERT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(out.result.owned, 2u);
+  EXPECT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"a.example", "b.example"}));
+  Retract("b.example");
+  out = Cycle({c});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"a.example"});
+}
+
 TEST_F(EngineTest, SuspendedSendsNothingAndAFailedDeployIsRetried) {
   Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
   ResolvedSharing c = Config("to-urls", "cte-malsites");
@@ -312,35 +355,6 @@ TEST_F(EngineTest, SuspendedSendsNothingAndAFailedDeployIsRetried) {
   out = Cycle({c});
   EXPECT_EQ(out.state, State::kSynced) << out.message;
   EXPECT_EQ(Deployed("cte-malsites"), std::vector<std::string>{"a.example"});
-}
-
-TEST_F(EngineTest, AnAppendTheTenantAppliedButNeverAnsweredStaysOurs) {
-  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
-  ResolvedSharing c = Config("to-shared", "shared-list");
-  ASSERT_EQ(Cycle({c}).state, State::kSynced);
-  // The tenant applies the append, but every answer is lost (the connection resets).
-  Push({Ind("b.example", store::IndicatorType::kUrl, kFeed)});
-  tenantsim::Fault f;
-  f.kind = tenantsim::Fault::Kind::kResetAfter;
-  f.method = "PATCH";
-  f.path = "/api/v2/policy/urllist/*";
-  f.count = -1;
-  sim_->AddFault(f);
-  EXPECT_EQ(Cycle({c}).state, State::kFailed);
-  sim_->ClearFaults();
-  // b.example is withdrawn: as our entry (the ledger claimed it before the write), it goes;
-  // the administrator's entry stays.
-  store::WriteBatch b;
-  store::UpdateIndicators u;
-  u.source = kFeed;
-  u.value = "b.example";
-  u.update.retracted = true;
-  u.now = clock_.WallNow();
-  b.Add(u);
-  ASSERT_TRUE(store_->Commit(std::move(b)).ok());
-  SyncOutcome out = Cycle({c});
-  EXPECT_EQ(out.state, State::kSynced) << out.message;
-  EXPECT_EQ(Deployed("shared-list"), (std::vector<std::string>{"a.example", "admin.example"}));
 }
 
 TEST_F(EngineTest, ARetractionWhoseDeployFailedIsDeployedBeforeItFinishes) {

@@ -161,6 +161,11 @@ TEST(ToClientRequestTest, V2PutsTheTokenInTheHeaderAndEncodesTheQuery) {
   EXPECT_EQ(r.headers.count("Content-Type"), 0u);
   EXPECT_TRUE(r.body.empty());
   EXPECT_EQ(r.timeout, std::chrono::seconds(7));
+  EXPECT_EQ(r.headers["User-Agent"], kUserAgent);
+  auto named =
+      ToClientRequest(ListUrlListsRequest({}), "https://acme.goskope.com", SecretString("t"),
+                      std::chrono::seconds(1), "cte-operator/0.1.0 (host_0a1b2c3d)");
+  EXPECT_EQ(named.headers["User-Agent"], "cte-operator/0.1.0 (host_0a1b2c3d)");
 }
 
 TEST(ToClientRequestTest, V1PutsTheTokenInTheJsonBodyNeverInTheUrl) {

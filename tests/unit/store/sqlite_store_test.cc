@@ -125,6 +125,23 @@ TEST_F(SqliteStoreTest, OneRowPerSourceValueAndType) {
   EXPECT_EQ(*store_->Count(q), 1);
 }
 
+TEST_F(SqliteStoreTest, TwoProcessesOnOneFileShareTheirSources) {
+  // Two replicas open the same file; each learns the sources the other created, for writes (no
+  // UNIQUE failure on the sources table) and for reads.
+  SqliteStoreOptions options;
+  options.path = dir_.File("indicators.db");
+  auto other = SqliteIndicatorStore::Open(options);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  auto by_other =
+      (*other)->Commit(WriteBatch().Add(UpsertIndicators{{Ind("from-other.example")}, At(1000)}));
+  ASSERT_TRUE(by_other.ok()) << by_other.status().message();
+  EXPECT_EQ(MustGet("from-other.example").value, "from-other.example");
+  Upsert({Ind("from-this.example")}, 2000);
+  EXPECT_EQ(SelectValues({kFeed, {IndicatorType::kUrl}, false}).size(), 2u);
+  auto seen = (*other)->Get(kFeed, "from-this.example", IndicatorType::kUrl);
+  ASSERT_TRUE(seen.ok() && seen->has_value());
+}
+
 TEST_F(SqliteStoreTest, ResightingMergesTimesTagsAndTakesNewestSeverity) {
   Indicator first = Ind("bad.example", IndicatorType::kUrl, kFeed, 1000);
   first.first_seen = At(500);

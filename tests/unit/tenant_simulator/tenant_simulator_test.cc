@@ -518,6 +518,19 @@ TEST_F(TenantSimulatorTest, FaultsAnswerTheNextNMatchingRequests) {
   EXPECT_EQ(Body(Call("GET", "/__sim/faults")), json::array());
 }
 
+TEST_F(TenantSimulatorTest, ANegativeCountKeepsAFaultUntilCleared) {
+  auto add = Call("POST", "/__sim/faults",
+                  R"({"path":"/api/v2/policy/urllist*","kind":"500","count":-1})");
+  ASSERT_EQ(add.status, 201) << add.body;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(V2("GET", "/api/v2/policy/urllist").status, 500);
+  EXPECT_EQ(Body(Call("GET", "/__sim/faults")).size(), 1u);
+  Call("DELETE", "/__sim/faults");
+  EXPECT_EQ(V2("GET", "/api/v2/policy/urllist").status, 200);
+  auto zero = Call("POST", "/__sim/faults", R"({"path":"/x","kind":"500","count":0})");
+  EXPECT_EQ(zero.status, 400);
+  EXPECT_NE(zero.body.find("fault.count"), std::string::npos) << zero.body;
+}
+
 TEST_F(TenantSimulatorTest, ResetFaultDropsTheConnection) {
   Call("POST", "/__sim/faults", R"({"path":"/api/v2/policy/urllist","kind":"reset"})");
   // A fresh transport: on a pooled keep-alive connection cpprestsdk silently resends a request
@@ -632,6 +645,17 @@ TEST_F(TenantSimulatorTest, RequestLogCountsRequestsAndBytesPerEndpoint) {
   EXPECT_EQ(log.dump().find("V2"), std::string::npos);
   Call("DELETE", "/__sim/requests");
   EXPECT_EQ(Body(Call("GET", "/__sim/requests"))["total"], 0);
+}
+
+TEST_F(TenantSimulatorTest, RequestLogRecordsTheUserAgentBounded) {
+  Call("GET", "/api/v2/policy/urllist", "",
+       {{"Netskope-Api-Token", "V2"}, {"User-Agent", "cte-operator/0.1.0 (replica-a_1f2e3d4c)"}});
+  Call("GET", "/api/v2/policy/urllist", "",
+       {{"Netskope-Api-Token", "V2"}, {"User-Agent", std::string(4000, 'u')}});
+  json log = Body(Call("GET", "/__sim/requests"));
+  ASSERT_EQ(log["total"], 2);
+  EXPECT_EQ(log["requests"][0]["userAgent"], "cte-operator/0.1.0 (replica-a_1f2e3d4c)");
+  EXPECT_EQ(log["requests"][1]["userAgent"], std::string(256, 'u'));
 }
 
 TEST_F(TenantSimulatorTest, ControlPlaneSeedsAlertsCreatesHashListsAndResets) {
