@@ -152,6 +152,7 @@ spec:
   businessRuleRef: {name: every-severity}
   destinationPluginRef: {name: acme-netskope}
   target: {type: FileHashList, listName: $HASH_LIST}
+  ownership: Exclusive
   syncInterval: $interval
 YAML
 }
