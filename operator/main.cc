@@ -117,6 +117,7 @@ class OperatorServices {
     deps.credentials = &credentials_;
     deps.sharing_metrics = sharing_metrics_.get();
     deps.sync_debounce = ctx.flags.sync_debounce;
+    deps.tenant_sync_workers = ctx.flags.tenant_sync_workers;
     controllers_ = std::make_unique<cte::controllers::Controllers>(deps);
 
     // cte_indicators, counted at most every 15 s: one pass over the table per computation.
@@ -137,12 +138,13 @@ class OperatorServices {
             return samples;
           }
           for (const auto& r : *rows) {
-            samples.push_back({{{"namespace", r.source.namespace_name},
-                                {"source", r.source.name},
-                                {"type", std::string(cte::store::IndicatorTypeName(r.type))},
-                                {"state", std::string(cte::store::kIndicatorStateNames[static_cast<
-                                              size_t>(r.state)])}},
-                               static_cast<double>(r.count)});
+            samples.push_back(
+                {{{"namespace", r.source.namespace_name},
+                  {"source", r.source.name},
+                  {"type", std::string(cte::store::IndicatorTypeName(r.type))},
+                  {"state",
+                   std::string(cte::store::kIndicatorStateNames[static_cast<size_t>(r.state)])}},
+                 static_cast<double>(r.count)});
           }
           return samples;
         },

@@ -91,6 +91,8 @@ class SharingEngine {
 
  private:
   SyncOutcome SyncOne(const ResolvedSharing& c, Pusher& pusher);
+  // The id a URL list had when it was last synced (TargetRequest::known_list_id).
+  std::optional<int64_t> KnownListId(const store::LedgerTarget& target) const;
 
   store::IndicatorStore& store_;
   Clock& clock_;
@@ -99,6 +101,7 @@ class SharingEngine {
   mutable std::mutex mu_;
   std::map<std::string, SyncOutcome> outcomes_;
   std::map<std::string, std::pair<std::string, std::string>> series_;  // key -> (tenant, list)
+  std::map<std::pair<std::string, std::string>, int64_t> list_ids_;    // (tenant, list) -> id
 };
 
 }  // namespace cte::sharing

@@ -85,7 +85,7 @@ scrape_configs:
       - targets: ["$METRICS"]
 YAML
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 prometheus_ready() { curl -sf "http://$PROM/-/ready"; }
 for attempt in 1 2 3 4 5; do
