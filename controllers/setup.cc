@@ -27,7 +27,7 @@ Controllers::Controllers(const Dependencies& d)
   plugin_reconciler_.Subscribe(*d.store);
   rule_reconciler_.Register(*d.manager);
   kube::Controller& sharings = sharing_reconciler_.Register(*d.manager);
-  kube::Controller& sync = sync_reconciler_.Register(*d.manager, sharings);
+  kube::Controller& sync = sync_reconciler_.Register(*d.manager, sharings, d.tenant_sync_workers);
   // A tenant whose client appeared or changed starts its cycle.
   sync.Watches(tenants_.informer(), [](const nlohmann::json& t) {
     return std::vector<kube::Request>{kube::Request::FromKey(kube::ObjectKey(t))};

@@ -28,6 +28,7 @@ struct Dependencies {
   ingest::StaticCredentialsRegistry* credentials = nullptr;
   metrics::SharingMetrics* sharing_metrics = nullptr;  // may be null
   Duration sync_debounce = std::chrono::seconds(1);
+  int tenant_sync_workers = 16;  // tenants whose sync cycles run at once
   Duration tenant_recheck = std::chrono::minutes(5);
 };
 

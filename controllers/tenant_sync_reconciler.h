@@ -29,9 +29,11 @@ class TenantSyncReconciler : public kube::Reconciler {
   kube::Result Reconcile(const kube::Request& request,
                          const kube::ReconcileContext& context) override;
 
-  // Registers the "tenantsync" controller. `sharing_controller` gets the configurations whose
-  // outcome changed, so their status follows.
-  kube::Controller& Register(kube::Manager& manager, kube::Controller& sharing_controller);
+  // Registers the "tenantsync" controller with `workers` workers (tenants synced at once; a
+  // tenant's cycles never overlap). `sharing_controller` gets the configurations whose outcome
+  // changed, so their status follows.
+  kube::Controller& Register(kube::Manager& manager, kube::Controller& sharing_controller,
+                             int workers);
   // Asks for a cycle of `tenant` now.
   void Trigger(const std::string& tenant);
   // Starts listening to the store: a change of a source schedules the cycles of the tenants its

@@ -5,8 +5,9 @@
 set -euo pipefail
 
 # prometheus-cpp-dev (1.0.1, bookworm main) is the metrics library (core only is linked). The
-# `prometheus` package brings promtool for the metrics tests; python3 (Debian's, /usr/bin/python3)
-# and the openssl command run the hostile-client test.
+# `prometheus` package brings promtool for the metrics tests and the Prometheus server that
+# tests/e2e/prometheus_test.sh scrapes the operator with; python3 (Debian's, /usr/bin/python3)
+# and the openssl command run the hostile-client test, python3 also hack/bench/sharing_bench.py.
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl jq ca-certificates
   clang-format clang-tidy

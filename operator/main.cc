@@ -121,6 +121,7 @@ class OperatorServices {
     deps.credentials = &credentials_;
     deps.sharing_metrics = sharing_metrics_.get();
     deps.sync_debounce = ctx.flags.sync_debounce;
+    deps.tenant_sync_workers = ctx.flags.tenant_sync_workers;
     controllers_ = std::make_unique<cte::controllers::Controllers>(deps);
 
     // cte_indicators, counted at most every 15 s: one pass over the table per computation.

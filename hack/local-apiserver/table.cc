@@ -204,7 +204,12 @@ nlohmann::json TableRow(const ResourceType& type, const nlohmann::json& object,
         cells.push_back(values[0]);
       } else {
         std::string joined;
-        for (size_t i = 0; i < values.size(); ++i) joined += (i ? "," : "") + CellText(values[i]);
+        for (size_t i = 0; i < values.size(); ++i) {
+          // Not `(i ? "," : "") + CellText(...)`: GCC 12 at -O3 reports a false -Wrestrict on it
+          // (GCC PR 105329).
+          if (i) joined += ',';
+          joined += CellText(values[i]);
+        }
         cells.push_back(joined);
       }
     }

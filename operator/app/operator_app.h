@@ -41,8 +41,11 @@ struct OperatorFlags {
   bool ingest_insecure = false;         // plain HTTP, for local runs only
   std::string ingest_credentials_file;  // static APISource credentials (local runs, tests)
   Duration aging_sweep_interval = std::chrono::minutes(1);
-  Duration purge_inactive_after{0};  // zero: keep inactive indicators
+  Duration purge_inactive_after{0};                  // zero: keep inactive indicators
   Duration sync_debounce = std::chrono::seconds(1);  // store change → sync cycle of its tenants
+  // Tenants synced at once. A cycle mostly waits on its tenant's rate limit (4 v2 calls per
+  // second), so this is well above --workers, which would leave most tenants queued.
+  int tenant_sync_workers = 16;
 };
 
 // Parses argv (both `--flag value` and `--flag=value`). Errors name the flag and the reason.

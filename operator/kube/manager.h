@@ -63,6 +63,9 @@ class Manager {
                             ControllerOptions options);
   // The same with the manager's controller defaults (workers, reconcile deadline).
   Controller& AddController(const std::string& name, Reconciler& reconciler);
+  // What the manager was built with (a controller that needs other options starts from
+  // controller_defaults).
+  const ManagerOptions& options() const { return options_; }
 
   // Serves /healthz and /readyz on `server` (routes registered before the server starts).
   void InstallProbes(http::HttpServer& server);

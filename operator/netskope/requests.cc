@@ -136,7 +136,12 @@ http::ClientRequest ToClientRequest(const TenantRequest& request, std::string_vi
   out.url = std::string(base_url) + request.path;
   for (size_t i = 0; i < request.query.size(); ++i) {
     const auto& [k, v] = request.query[i];
-    out.url += (i == 0 ? "?" : "&") + http::PercentEncode(k) + "=" + http::PercentEncode(v);
+    // Piece by piece: GCC 12 at -O3 misreads `const char* + std::string` chains as overlapping
+    // memcpy (-Wrestrict, GCC PR 105329).
+    out.url += i == 0 ? '?' : '&';
+    out.url += http::PercentEncode(k);
+    out.url += '=';
+    out.url += http::PercentEncode(v);
   }
   out.headers["Accept"] = "application/json";
   out.headers["User-Agent"] = std::string(user_agent);

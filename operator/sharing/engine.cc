@@ -80,6 +80,13 @@ void SharingEngine::Forget(const std::string& key) {
   if (metrics_) metrics_->ListGone(series.first, series.second);
 }
 
+std::optional<int64_t> SharingEngine::KnownListId(const store::LedgerTarget& target) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = list_ids_.find({target.tenant, target.list_name});
+  if (it == list_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
 SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
   SyncOutcome out;
   out.generation = c.generation;
@@ -102,6 +109,7 @@ SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
     request.url_list_type = c.url_list_type;
     request.caps = c.caps;
     request.write = !c.suspended && !c.rule->muted();
+    if (c.target.kind == store::ListKind::kUrlList) request.known_list_id = KnownListId(c.target);
     out.result = pusher.Sync(request);
     if (!out.result.status.ok()) {
       out.state = SyncOutcome::State::kFailed;
@@ -258,6 +266,13 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
           c.target.tenant, ListLabel(c.target), static_cast<double>(out.result.list_entries),
           static_cast<double>(out.result.list_bytes), static_cast<double>(out.result.truncated));
       series_[key] = {c.target.tenant, ListLabel(c.target)};
+    }
+    if (c.target.kind == store::ListKind::kUrlList && out.state != SyncOutcome::State::kConflict) {
+      if (out.result.list_id) {
+        list_ids_[{c.target.tenant, c.target.list_name}] = *out.result.list_id;
+      } else if (out.result.status.ok()) {
+        list_ids_.erase({c.target.tenant, c.target.list_name});  // retracted, or no list
+      }
     }
     outcomes_[key] = out;
   }

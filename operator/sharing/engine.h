@@ -117,6 +117,8 @@ class SharingEngine {
     std::string creation_timestamp;
   };
   using ClaimKey = std::tuple<std::string, int, std::string>;  // host, kind, list name
+  // The id a URL list had when it was last synced (TargetRequest::known_list_id).
+  std::optional<int64_t> KnownListId(const store::LedgerTarget& target) const;
 
   store::IndicatorStore& store_;
   Clock& clock_;
@@ -127,6 +129,7 @@ class SharingEngine {
   std::map<std::string, std::pair<std::string, std::string>> series_;  // key -> (tenant, list)
   std::map<ClaimKey, ListClaim> claims_;
   std::map<std::string, ClaimKey> claim_of_;  // configuration key -> its claim
+  std::map<std::pair<std::string, std::string>, int64_t> list_ids_;    // (tenant, list) -> id
 };
 
 }  // namespace cte::sharing

@@ -156,24 +156,30 @@ StatusOr<Plan> Pusher::PlanFor(const TargetRequest& request, api::ListType list,
 TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   TargetResult result;
   const std::string& name = request.target.list_name;
-  // Writers resolve (which also removes duplicates of the name, the rule that makes a create
-  // sent twice harmless); a dry run only looks.
-  auto found = request.write ? netskope::ResolveUrlListByName(client_, name)
-                             : netskope::FindUrlListByName(client_, name);
-  if (!found.ok()) {
-    result.status = found.status();
-    return result;
-  }
   std::optional<netskope::UrlList> list;
-  if (*found) {
-    auto got = client_.GetUrlList((*found)->id);
-    if (!got.ok()) {
+  if (request.known_list_id) {
+    auto got = client_.GetUrlList(*request.known_list_id);
+    if (!got.ok() && got.status().code() != StatusCode::kNotFound) {
       result.status = got.status();
       return result;
     }
-    list = std::move(got).value();
-    result.list_id = list->id;
+    // Renamed, deleted (pending or deployed) or gone: look the name up as on a first sync.
+    if (got.ok() && got->name == name && got->modify_type != "Deleted") {
+      list = std::move(got).value();
+    }
   }
+  if (!list) {
+    // Writers resolve (which also removes duplicates of the name, the rule that makes a create
+    // sent twice harmless; duplicates only arise from a create, which resolves right after); a
+    // dry run only looks.
+    auto read = ReadUrlListByName(name, request.write);
+    if (!read.ok()) {
+      result.status = read.status();
+      return result;
+    }
+    list = std::move(read).value();
+  }
+  if (list) result.list_id = list->id;
   static const std::vector<std::string> kNone;
   const std::vector<std::string>& actual = list ? list->urls : kNone;
 
@@ -323,6 +329,17 @@ TargetResult Pusher::SyncFileHashList(const TargetRequest& request) {
   return result;
 }
 
+StatusOr<std::optional<netskope::UrlList>> Pusher::ReadUrlListByName(const std::string& name,
+                                                                     bool resolve) {
+  auto found = resolve ? netskope::ResolveUrlListByName(client_, name)
+                       : netskope::FindUrlListByName(client_, name);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<netskope::UrlList>();
+  auto got = client_.GetUrlList((*found)->id);
+  if (!got.ok()) return got.status();
+  return std::optional<netskope::UrlList>(std::move(got).value());
+}
+
 TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget& target,
                              netskope::UrlListType url_list_type) {
   TargetResult result;
@@ -342,27 +359,22 @@ TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget
     result.wrote = true;
     result.action = ListChange::Action::kReplace;
   } else if (has_ledger) {
-    auto found = netskope::ResolveUrlListByName(client_, target.list_name);
-    if (!found.ok()) {
-      result.status = found.status();
+    auto read = ReadUrlListByName(target.list_name, /*resolve=*/true);
+    if (!read.ok()) {
+      result.status = read.status();
       return result;
     }
-    if (*found) {
-      auto list = client_.GetUrlList((*found)->id);
-      if (!list.ok()) {
-        result.status = list.status();
-        return result;
-      }
-      result.list_id = list->id;
+    if (*read) {
+      const netskope::UrlList& list = **read;
+      result.list_id = list.id;
       // Staged but not deployed: a retraction whose deploy failed in an earlier cycle.
-      if (list->pending) result.needs_deploy = true;
+      if (list.pending) result.needs_deploy = true;
       // Keep everything but our entries: an administrator's stay, whatever the ownership was.
-      ListChange change =
-          DiffList({}, list->urls, *owned, api::Ownership::kShared, kPlaceholderUrl);
+      ListChange change = DiffList({}, list.urls, *owned, api::Ownership::kShared, kPlaceholderUrl);
       result.removed = change.removed;
       result.list_entries = change.result.size();
       if (change.action != ListChange::Action::kNone) {
-        auto written = client_.ReplaceUrls(list->id, change.result, url_list_type);
+        auto written = client_.ReplaceUrls(list.id, change.result, url_list_type);
         if (!written.ok()) {
           result.status = written.status();
           return result;

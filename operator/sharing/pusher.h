@@ -1,12 +1,12 @@
 // The pusher: converges one target list on a tenant (ARCHITECTURE §1 step 4) and records what it
-// pushed. For a URL list it resolves the list by name (creating it with its content, or the
-// placeholder when that would be empty, when missing),
-// reads its content back, plans within the room the list has left, and sends the smallest change
-// the API allows (ListChange). For a file-hash list, which cannot be read back, it compares the
-// plan with the content it last pushed (the store's ledger) and replaces the list when they
-// differ. Entries the tenant refuses are marked invalid in the store and never sent again. The
-// ledger is written only after the tenant accepted a write; a crash in between re-plans from the
-// tenant's actual content (a URL list) or pushes again (a file-hash list, idempotent).
+// pushed. For a URL list it reads the list by the id it had at the last sync, or else resolves
+// it by name (creating it with its content, or the placeholder when that would be empty, when
+// missing) and reads its content back; it plans within the room the list has left, and sends
+// the smallest change the API allows (ListChange). For a file-hash list, which cannot be read back,
+// it compares the plan with the content it last pushed (the store's ledger) and replaces the list
+// when they differ. Entries the tenant refuses are marked invalid in the store and never sent
+// again. The ledger is written only after the tenant accepted a write; a crash in between re-plans
+// from the tenant's actual content (a URL list) or pushes again (a file-hash list, idempotent).
 //
 // URL-list writes only stage changes: the caller deploys once per tenant after all of them
 // (Deploy). One Pusher serves one tenant; calls are not concurrent (the caller serializes a
@@ -38,6 +38,10 @@ struct TargetRequest {
   api::Ownership ownership = api::Ownership::kShared;
   netskope::UrlListType url_list_type = netskope::UrlListType::kExact;
   ListCaps caps;
+  // The id this URL list had at the last sync, if any. The pusher reads the list by id (one
+  // call) and falls back to the lookup by name (a listing, then a read) when that id is gone or
+  // no longer carries the name, so an unchanged list costs one read per cycle.
+  std::optional<int64_t> known_list_id;
   // False: plan and compare, but send nothing (suspended, or a muted rule). The result then
   // says what a sync would change.
   bool write = true;
@@ -92,6 +96,10 @@ class Pusher {
                          TargetResult& result);
   TargetResult SyncUrlList(const TargetRequest& request);
   TargetResult SyncFileHashList(const TargetRequest& request);
+  // The URL list named `name`, read back; nullopt when the tenant has none. `resolve` also
+  // deletes duplicates of the name (writers); without it the lookup only looks (dry runs).
+  StatusOr<std::optional<netskope::UrlList>> ReadUrlListByName(const std::string& name,
+                                                               bool resolve);
   // Creates a missing URL list with the plan as its content, then looks it up by name again.
   TargetResult CreateUrlList(const TargetRequest& request, const Plan& plan,
                              const std::vector<std::string>& owned_before, TargetResult result);

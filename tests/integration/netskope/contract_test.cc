@@ -660,9 +660,13 @@ TEST_F(ContractTest, BurstOf100UrlListWritesFromFourWorkersNeverSees429) {
     NetskopeClient* client = w % 2 ? second.get() : client_.get();
     workers.emplace_back([&, client, w] {
       for (int i = 0; i < 25; ++i) {
-        auto r = client->AppendUrls(
-            list.id, {"w" + std::to_string(w) + "-" + std::to_string(i) + ".example"},
-            UrlListType::kExact);
+        std::string url = "w";  // not "w" + std::to_string(w): GCC 12 at -O3 reports a false
+                                // -Wrestrict (GCC PR 105329)
+        url += std::to_string(w);
+        url += '-';
+        url += std::to_string(i);
+        url += ".example";
+        auto r = client->AppendUrls(list.id, {url}, UrlListType::kExact);
         if (!r.ok()) ++failures;
       }
     });

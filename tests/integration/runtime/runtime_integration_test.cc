@@ -126,7 +126,12 @@ class RuntimeIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(RuntimeIntegrationTest, PagedListFillsTheCache) {
-  for (int i = 0; i < 7; ++i) CreateWidget("w" + std::to_string(i));
+  for (int i = 0; i < 7; ++i) {
+    std::string name = "w";  // not "w" + std::to_string(i): GCC 12 at -O3 reports a false
+                             // -Wrestrict (GCC PR 105329)
+    name += std::to_string(i);
+    CreateWidget(name);
+  }
   InformerOptions o;
   o.page_size = 3;
   informer_ = std::make_unique<Informer>(*client_, kWidgets, clock_, random_, NullLogger(), o);

@@ -143,7 +143,7 @@ class EngineTest : public ::testing::Test {
 const char* kDeploy = "POST /api/v2/policy/urllist/deploy";
 const char* kPatch = "PATCH /api/v2/policy/urllist/{id}/{action}";
 
-TEST_F(EngineTest, AFirstSyncCreatesTheListAndDeploysOnceThenAnUnchangedListCostsNoWrite) {
+TEST_F(EngineTest, AFirstSyncCreatesTheListAndDeploysOnceThenAnUnchangedListCostsOneRead) {
   Push({Ind("a.example", store::IndicatorType::kUrl, kFeed),
         Ind("10.1.2.3", store::IndicatorType::kIpv4, kFeed),
         Ind(std::string(32, 'a'), store::IndicatorType::kMd5, kFeed)});
@@ -159,6 +159,27 @@ TEST_F(EngineTest, AFirstSyncCreatesTheListAndDeploysOnceThenAnUnchangedListCost
   EXPECT_EQ(out.state, State::kSynced);
   EXPECT_EQ(Writes(), 0) << sim_->RequestLog().dump();
   EXPECT_EQ(out.result.action, ListChange::Action::kNone);
+  // The list is read by the id of the last sync: no listing to find it by name again.
+  EXPECT_EQ(sim_->RequestLog()["requests"].size(), 1u) << sim_->RequestLog().dump();
+  EXPECT_EQ(Requests("GET /api/v2/policy/urllist/{id}"), 1);
+}
+
+TEST_F(EngineTest, AListDeletedOnTheTenantIsFoundMissingAndCreatedAgain) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  SyncOutcome out = Cycle({Config("to-urls", "cte-malsites")});
+  ASSERT_EQ(out.state, State::kSynced) << out.message;
+  ASSERT_TRUE(out.result.list_id.has_value());
+  const int64_t first_id = *out.result.list_id;
+  // An administrator deletes the list (and deploys): the id the engine knows is gone.
+  ASSERT_TRUE(client_->DeleteUrlList(first_id).ok());
+  ASSERT_TRUE(client_->DeployUrlLists().ok());
+  ASSERT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"<missing>"}));
+
+  out = Cycle({Config("to-urls", "cte-malsites")});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(Deployed("cte-malsites"), (std::vector<std::string>{"a.example"}));
+  ASSERT_TRUE(out.result.list_id.has_value());
+  EXPECT_NE(*out.result.list_id, first_id);
 }
 
 TEST_F(EngineTest, NewIndicatorsAreAppendedAloneAndWithdrawnOnesReplaced) {

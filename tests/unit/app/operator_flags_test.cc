@@ -62,5 +62,19 @@ TEST(OperatorFlagsTest, RefusedCombinationsNameTheFlag) {
       << "a store without the ingest API needs no TLS";
 }
 
+TEST(OperatorFlagsTest, TenantSyncWorkersDefaultAndRange) {
+  auto f = ParseFlags({});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->tenant_sync_workers, 16);
+  auto set = ParseFlags({"--tenant-sync-workers", "64"});
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->tenant_sync_workers, 64);
+  for (const char* bad : {"0", "257", "ten", "", "4x"}) {
+    auto refused = ParseFlags({"--tenant-sync-workers", bad});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.status().message(), "--tenant-sync-workers: must be 1 to 256");
+  }
+}
+
 }  // namespace
 }  // namespace cte::app

@@ -21,7 +21,10 @@ class AlertStoreTest : public ::testing::Test {
   void SetUp() override {
     std::vector<nlohmann::json> alerts;
     for (int i = 0; i < 5; ++i) {
-      alerts.push_back({{"_id", "a" + std::to_string(i)}, {"timestamp", 1000 + i * 10}});
+      std::string id = "a";  // not "a" + std::to_string(i): GCC 12 at -O3 reports a false
+                             // -Wrestrict (GCC PR 105329)
+      id += std::to_string(i);
+      alerts.push_back({{"_id", id}, {"timestamp", 1000 + i * 10}});
     }
     store_.Add("malware", alerts, kNow);
   }
