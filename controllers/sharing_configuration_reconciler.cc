@@ -90,14 +90,7 @@ kube::Result SharingConfigurationReconciler::Finalize(const api::SharingConfigur
   if (s.spec.DeletionPolicyOrDefault() == api::DeletionPolicy::kOrphan) {
     // Leaving the entries needs no tenant: forget the ledger and let go, even when the tenant
     // is not Ready or the destination is gone.
-    if (!r.tenant_key.empty()) {
-      store::LedgerTarget target{r.tenant_key,
-                                 s.spec.target.type == api::ListType::kUrlList
-                                     ? store::ListKind::kUrlList
-                                     : store::ListKind::kFileHashList,
-                                 s.spec.target.EffectiveListName()};
-      if (Status st = engine_.Orphan(key, target); !st.ok()) return kube::Result::Error(st);
-    }
+    if (Status st = engine_.Orphan(key); !st.ok()) return kube::Result::Error(st);
     auto removed = kube::RemoveFinalizer(client_, kSharings, raw, kSharingFinalizer);
     if (!removed.ok()) return kube::Result::FromStatus(removed.status());
     engine_.Forget(key);

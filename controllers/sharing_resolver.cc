@@ -99,10 +99,9 @@ Resolution SharingResolver::Resolve(const api::SharingConfiguration& s, const nl
   out.generation = s.metadata.generation;
   out.creation_timestamp = raw.value("/metadata/creationTimestamp"_json_pointer, std::string());
   out.target.tenant = r.tenant_key;
-  // Lists belong to the tenant's host: two NetskopeTenants may name the same one.
-  out.host = (*tenant)->spec.api_base_url && !(*tenant)->spec.api_base_url->empty()
-                 ? *(*tenant)->spec.api_base_url
-                 : (*tenant)->spec.tenant_name;
+  // Lists belong to the tenant: two NetskopeTenants may name the same one (keyed like the rate
+  // limiter, by tenantName, whatever apiBaseURL says).
+  out.host = (*tenant)->spec.tenant_name;
   out.target.kind = spec.target.type == api::ListType::kUrlList ? store::ListKind::kUrlList
                                                                 : store::ListKind::kFileHashList;
   out.target.list_name = spec.target.EffectiveListName();

@@ -61,8 +61,9 @@ kube::Result TenantSyncReconciler::Reconcile(const kube::Request& req,
     configurations.push_back(std::move(r.resolved));
   }
   if (configurations.empty()) return kube::Result::Ok();
-  auto changed = engine_.RunCycle(req.Key(), *client, std::move(configurations),
-                                 [&ctx] { return ctx.Done(); });
+  auto changed = engine_.RunCycle(
+      req.Key(), *client, std::move(configurations), [&ctx] { return ctx.Done(); },
+      [&ctx] { return ctx.stopping && ctx.stopping->load(); });
   ctx.log.Debug("sync cycle finished",
                 {{"configurations", keys.size()}, {"changed", changed.size()}});
   // Every configuration of the cycle gets a reconcile: its status (and a finalizer waiting for

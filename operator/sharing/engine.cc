@@ -41,10 +41,26 @@ std::optional<SyncOutcome> SharingEngine::Outcome(const std::string& key) const 
   return it->second;
 }
 
+Status SharingEngine::Orphan(const std::string& key) {
+  auto targets = store_.LedgerTargetsOf(key);
+  if (!targets.ok()) return targets.status();
+  for (const auto& t : *targets) {
+    if (Status s = ForgetLedger(store_, key, t); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 std::string SharingEngine::Claim(const ResolvedSharing& c) {
   if (c.host.empty()) return "";
   const ClaimKey list{c.host, static_cast<int>(c.target.kind), c.target.list_name};
   std::lock_guard<std::mutex> lock(mu_);
+  // A configuration that moved to another list lets go of the old one, whether or not it gets
+  // the new one.
+  if (auto mine = claim_of_.find(c.key); mine != claim_of_.end() && mine->second != list) {
+    auto old = claims_.find(mine->second);
+    if (old != claims_.end() && old->second.key == c.key) claims_.erase(old);
+    claim_of_.erase(mine);
+  }
   auto it = claims_.find(list);
   if (it != claims_.end() && it->second.key != c.key) {
     const ListClaim& held = it->second;
@@ -52,10 +68,6 @@ std::string SharingEngine::Claim(const ResolvedSharing& c) {
                            ? held.creation_timestamp < c.creation_timestamp
                            : held.key < c.key;
     if (older) return held.key;
-  }
-  if (auto mine = claim_of_.find(c.key); mine != claim_of_.end() && mine->second != list) {
-    auto old = claims_.find(mine->second);
-    if (old != claims_.end() && old->second.key == c.key) claims_.erase(old);
   }
   claims_[list] = {c.key, c.creation_timestamp};
   claim_of_[c.key] = list;
@@ -130,7 +142,8 @@ SyncOutcome SharingEngine::SyncOne(const ResolvedSharing& c, Pusher& pusher) {
 std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
                                                  netskope::TenantClient& client,
                                                  std::vector<ResolvedSharing> configurations,
-                                                 const std::function<bool()>& cancelled) {
+                                                 const std::function<bool()>& cancelled,
+                                                 const std::function<bool()>& stopping) {
   auto interrupted = [&] { return cancelled && cancelled(); };
   Pusher pusher(client, store_, clock_, log_.With("tenant", tenant));
   std::sort(configurations.begin(), configurations.end(), Before);
@@ -144,11 +157,11 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
     auto [it, first] = writers.emplace(list, c.key);
     SyncOutcome out;
     // The list may also be held by a configuration of another NetskopeTenant of the same host.
-    if (first) {
-      if (std::string holder = Claim(c); !holder.empty()) {
-        it->second = holder;
-        first = false;
-      }
+    // (Asked even when this cycle already has a writer for the list, so that c lets go of a
+    // list it moved away from.)
+    if (std::string holder = Claim(c); first && !holder.empty()) {
+      it->second = holder;
+      first = false;
     }
     if (!first) {
       out.state = c.deleting ? SyncOutcome::State::kFinalized : SyncOutcome::State::kConflict;
@@ -171,10 +184,17 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
   }
   // A configuration whose target changed (a renamed list, another type) still holds the ledger of
   // its old list on this tenant: Retract takes its entries back from there, Orphan leaves them;
-  // either way the old ledger is forgotten once that is in effect.
+  // either way the old ledger is forgotten once that is in effect. Only once the current list is
+  // written (or, for a deletion, taken back): entries never leave the tenant while the list that
+  // should now carry them does not (a conflict, a failure, suspend or a muted rule).
   std::vector<std::pair<std::string, store::LedgerTarget>> abandoned;
   for (const auto& c : configurations) {
-    if (c.deleting || interrupted()) continue;
+    if (interrupted()) break;
+    SyncOutcome& out = results[c.key];
+    const bool settled =
+        c.deleting ? out.state == SyncOutcome::State::kFinalized && out.conflict_with.empty()
+                   : out.state == SyncOutcome::State::kSynced;
+    if (!settled) continue;
     auto targets = store_.LedgerTargetsOf(c.key);
     if (!targets.ok()) {
       log_.Warn("cannot read the ledger",
@@ -189,9 +209,16 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
           log_.Warn(
               "cannot take entries back from the previous list",
               {{"configuration", c.key}, {"list", old.list_name}, {"error", r.status.ToString()}});
+          if (c.deleting) {  // not finished: the finalizer waits for the next cycle
+            out.state = SyncOutcome::State::kFailed;
+            out.result.status = r.status;
+            out.message = "list " + old.list_name + ": " + r.status.ToString();
+          }
           continue;
         }
         needs_deploy = needs_deploy || r.needs_deploy;
+        // A failed deploy then leaves a deletion unfinished, as for its current list.
+        if (c.deleting) out.result.needs_deploy = out.result.needs_deploy || r.needs_deploy;
       }
       abandoned.emplace_back(c.key, old);
     }
@@ -199,12 +226,13 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
 
   bool deploy_failed = false;
   if (needs_deploy) {
-    // Interrupted: what was staged stays pending; the next cycle (here or on the next leader)
-    // sees the pending list and deploys it.
-    Status deployed =
-        interrupted() ? UnavailableError("interrupted before the deploy") : pusher.Deploy();
+    // Shutting down: what was staged stays pending; the next cycle (here or on the next leader)
+    // sees the pending list and deploys it. No deploy was sent, so none is counted.
+    const bool shutting_down = stopping && stopping();
+    Status deployed = shutting_down ? UnavailableError("the operator is stopping; not deployed")
+                                    : pusher.Deploy();
     deploy_failed = !deployed.ok();
-    if (metrics_) metrics_->Deployed(tenant, deployed.ok());
+    if (metrics_ && !shutting_down) metrics_->Deployed(tenant, deployed.ok());
     if (deploy_failed) {
       log_.Warn("deploy failed; the next cycle deploys again",
                 {{"tenant", tenant}, {"error", deployed.ToString()}});

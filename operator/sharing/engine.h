@@ -47,8 +47,8 @@ struct ResolvedSharing {
   std::string key;  // "namespace/name"
   int64_t generation = 0;
   std::string creation_timestamp;  // RFC 3339, for conflict order
-  // The tenant's API host (apiBaseURL, or tenantName): lists belong to a host, and two
-  // NetskopeTenants (in two namespaces, say) may name the same one.
+  // The tenant (spec.tenantName): lists belong to it, and two NetskopeTenants (in two
+  // namespaces, say) may name the same one.
   std::string host;
   store::LedgerTarget target;
   store::SourceRef source;
@@ -90,21 +90,23 @@ class SharingEngine {
   // Runs one cycle for `tenant` ("namespace/name") with its client. `configurations` are all the
   // configurations that target this tenant. Returns the keys whose outcome changed in a way their
   // status shows (so the caller can reconcile them).
-  // `cancelled` is asked before each configuration and before the deploy: once it says true
-  // (the operator is stopping, or the reconcile's deadline passed) nothing more is sent and the
-  // configurations not reached are kFailed ("interrupted").
+  // `cancelled` is asked before each configuration: once it says true (the operator is
+  // stopping, or the reconcile's deadline passed) no further configuration is synced, and those
+  // not reached are kFailed ("interrupted"). What was staged is still deployed, unless
+  // `stopping` says the operator is shutting down (leadership may be gone: the next leader sees
+  // the pending lists and deploys them).
   std::vector<std::string> RunCycle(const std::string& tenant, netskope::TenantClient& client,
                                     std::vector<ResolvedSharing> configurations,
-                                    const std::function<bool()>& cancelled = {});
+                                    const std::function<bool()>& cancelled = {},
+                                    const std::function<bool()>& stopping = {});
 
   // The last outcome for a configuration; nullopt before its first cycle.
   std::optional<SyncOutcome> Outcome(const std::string& key) const;
   // Forgets a configuration that is gone (its metrics series and its claim on a list too).
   void Forget(const std::string& key);
-  // deletionPolicy Orphan needs no tenant: forgets what `key` pushed to `target` (its ledger).
-  Status Orphan(const std::string& key, const store::LedgerTarget& target) {
-    return ForgetLedger(store_, key, target);
-  }
+  // deletionPolicy Orphan needs no tenant: forgets every ledger `key` holds (its current
+  // target's and any left from an earlier target).
+  Status Orphan(const std::string& key);
 
  private:
   SyncOutcome SyncOne(const ResolvedSharing& c, Pusher& pusher);
@@ -129,7 +131,7 @@ class SharingEngine {
   std::map<std::string, std::pair<std::string, std::string>> series_;  // key -> (tenant, list)
   std::map<ClaimKey, ListClaim> claims_;
   std::map<std::string, ClaimKey> claim_of_;  // configuration key -> its claim
-  std::map<std::pair<std::string, std::string>, int64_t> list_ids_;    // (tenant, list) -> id
+  std::map<std::pair<std::string, std::string>, int64_t> list_ids_;  // (tenant, list) -> id
 };
 
 }  // namespace cte::sharing

@@ -159,7 +159,9 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   std::optional<netskope::UrlList> list;
   if (request.known_list_id) {
     auto got = client_.GetUrlList(*request.known_list_id);
-    if (!got.ok() && got.status().code() != StatusCode::kNotFound) {
+    // A transient failure fails the sync; anything else (404, or a tenant that answers a
+    // deleted id with 400/403) falls back to the lookup by name below.
+    if (!got.ok() && got.status().IsRetryable()) {
       result.status = got.status();
       return result;
     }
@@ -374,7 +376,10 @@ TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget
       result.removed = change.removed;
       result.list_entries = change.result.size();
       if (change.action != ListChange::Action::kNone) {
-        auto written = client_.ReplaceUrls(list.id, change.result, url_list_type);
+        // The list keeps its own type: a retraction must not change how the tenant reads the
+        // entries that stay (an administrator's, or another writer's).
+        auto written =
+            client_.ReplaceUrls(list.id, change.result, list.has_data ? list.type : url_list_type);
         if (!written.ok()) {
           result.status = written.status();
           return result;

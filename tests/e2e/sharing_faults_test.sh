@@ -25,7 +25,9 @@ failed() {
 wait_for "the status to show the failed sync (429)" failed
 message=$(sc_json apisource-to-urllist | jq -r '.status.conditions[] | select(.type == "Ready") | .message')
 expect_contains "$message" "429"
-curl -sf "http://$METRICS/metrics" | grep -qE '^cte_tenant_api_throttled_total\{[^}]*tenant="acme.goskope.com"[^}]*\} [1-9]' ||
+# (The scrape is read whole first: `curl | grep -q` fails under pipefail when grep stops early.)
+scrape=$(curl -sf "http://$METRICS/metrics")
+grep -qE '^cte_tenant_api_throttled_total\{[^}]*tenant="acme.goskope.com"[^}]*\} [1-9]' <<<"$scrape" ||
   fail "cte_tenant_api_throttled_total does not count the 429s"
 
 # Then 500s for a while: still failing, now for another reason.

@@ -483,5 +483,48 @@ TEST_F(EngineTest, TwoTenantObjectsOfOneHostNeverFightOverAList) {
   EXPECT_EQ(engine_->Outcome(newer.key)->state, State::kSynced);
 }
 
+TEST_F(EngineTest, ARenameThatCannotBeWrittenLeavesTheOldListAlone) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-old");
+  ASSERT_EQ(Cycle({c}).state, State::kSynced);
+  ResolvedSharing renamed = c;
+  renamed.target.list_name = "cte-new";
+  renamed.suspended = true;  // nothing may be written, on either list
+  EXPECT_EQ(Cycle({renamed}).state, State::kSuspended);
+  EXPECT_EQ(Deployed("cte-old"), std::vector<std::string>{"a.example"});
+  EXPECT_EQ(Writes(), 2);  // the first sync's create and deploy only
+}
+
+TEST_F(EngineTest, AConfigurationThatMovedAwayLetsGoOfItsClaim) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing holder = Config("holder", "cte-y");  // oldest, behind another tenant object
+  holder.key = "ns-c/holder";
+  holder.host = "acme.goskope.com";
+  holder.creation_timestamp = "2025-01-01T00:00:00Z";
+  holder.target.tenant = "ns-c/acme";
+  ResolvedSharing mover = Config("mover", "cte-x");
+  mover.host = "acme.goskope.com";
+  ASSERT_EQ(Cycle({mover}).state, State::kSynced);
+  engine_->RunCycle("ns-c/acme", *client_, {holder});
+  mover.target.list_name = "cte-y";  // moves onto the holder's list: a conflict
+  EXPECT_EQ(Cycle({mover}).state, State::kConflict);
+  ResolvedSharing newcomer = Config("newcomer", "cte-x");
+  newcomer.host = "acme.goskope.com";
+  newcomer.creation_timestamp = "2026-06-01T00:00:00Z";
+  EXPECT_EQ(Cycle({newcomer}).state, State::kSynced);  // cte-x is free again
+}
+
+TEST_F(EngineTest, ACycleCutShortStillDeploysWhatItStaged) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing first = Config("a-first", "cte-one");
+  ResolvedSharing second = Config("b-second", "cte-two");
+  int asked = 0;
+  engine_->RunCycle(kTenant, *client_, {first, second}, [&] { return ++asked > 1; });
+  EXPECT_EQ(engine_->Outcome(first.key)->state, State::kSynced);
+  EXPECT_EQ(engine_->Outcome(second.key)->state, State::kFailed);  // not reached
+  EXPECT_EQ(Deployed("cte-one"), std::vector<std::string>{"a.example"});
+  EXPECT_EQ(Requests(kDeploy), 1);
+}
+
 }  // namespace
 }  // namespace cte::sharing
