@@ -63,6 +63,7 @@ class WidgetReconciler : public kube::Reconciler {
     auto widget = widgets_.Get(req);
     if (!widget.ok()) return kube::Result::IgnoreNotFound(widget.status());
     kube::ObjectPtr raw = widgets_.Raw(req.ns, req.name);
+    if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event comes next
     if (kube::IsBeingDeleted(*raw)) {
       return kube::Result::FromStatus(
           kube::RemoveFinalizer(ctx_.client, kWidgets, *raw, kFinalizer).status());
