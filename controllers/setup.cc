@@ -22,7 +22,7 @@ Controllers::Controllers(const Dependencies& d)
                           engine_, sync_reconciler_, events_) {
   sharings_.AddIndex(kByPlugin, SharingPlugins);
   sharings_.AddIndex(kByRule, SharingRule);
-  kube::Controller& tenants = tenant_reconciler_.Register(*d.manager);
+  tenant_reconciler_.Register(*d.manager);
   plugin_reconciler_.Register(*d.manager);
   plugin_reconciler_.Subscribe(*d.store);
   rule_reconciler_.Register(*d.manager);
@@ -32,7 +32,6 @@ Controllers::Controllers(const Dependencies& d)
   sync.Watches(tenants_.informer(), [](const nlohmann::json& t) {
     return std::vector<kube::Request>{kube::Request::FromKey(kube::ObjectKey(t))};
   });
-  (void)tenants;
   sync_reconciler_.Subscribe(*d.store);
 }
 
