@@ -213,15 +213,25 @@ Status ValidateIngestFlags(const OperatorFlags& f) {
   return Status::Ok();
 }
 
+std::string ReplicaIdentity(std::string_view host, uint32_t suffix) {
+  std::string id;
+  for (char c : host.substr(0, 200)) {
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.';
+    id += safe ? c : '-';
+  }
+  char tail[16];
+  std::snprintf(tail, sizeof(tail), "_%08x", suffix);
+  return (id.empty() ? "cte-operator" : id) + tail;
+}
+
 namespace {
 
 std::string Identity() {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   RealRandom r;
-  char suffix[16];
-  std::snprintf(suffix, sizeof(suffix), "%08x", static_cast<unsigned>(r.Uniform() * 4294967295.0));
-  return std::string(host) + "_" + suffix;
+  return ReplicaIdentity(host, static_cast<uint32_t>(r.Uniform() * 4294967295.0));
 }
 
 // Every listener and every tenant connection is a file descriptor; the soft limit (often 1024)

@@ -3,8 +3,10 @@
 // manager with leader election, and signal handling. A binary supplies only its controllers.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operator/core/clock.h"
@@ -54,6 +56,10 @@ StatusOr<OperatorFlags> ParseFlags(const std::vector<std::string>& args);
 // HTTP must be asked for, and an ingest API with a store needs one of the two.
 Status ValidateIngestFlags(const OperatorFlags& flags);
 std::string Usage(const std::string& program);
+// This replica's name in the Lease, Events' reportingInstance and the tenant User-Agent: the host
+// name with anything but letters, digits, '-' and '.' replaced (a header or a label must not carry
+// control characters), at most 200 of them, then "_" and the suffix in hex.
+std::string ReplicaIdentity(std::string_view host, uint32_t suffix);
 
 // What a binary's setup function gets to register its informers and controllers.
 struct AppContext {

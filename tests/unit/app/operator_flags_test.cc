@@ -76,5 +76,15 @@ TEST(OperatorFlagsTest, TenantSyncWorkersDefaultAndRange) {
   }
 }
 
+TEST(ReplicaIdentityTest, KeepsOnlyCharactersSafeInAHeaderOrALabel) {
+  EXPECT_EQ(ReplicaIdentity("cte-operator-7d9f.example", 0xab),
+            "cte-operator-7d9f.example_000000ab");
+  // A host name with CR/LF (or any other byte a header must not carry) cannot inject a header into
+  // the tenant requests' User-Agent or break the Lease's holderIdentity.
+  EXPECT_EQ(ReplicaIdentity("pod\r\nX-Evil: 1", 1), "pod--X-Evil--1_00000001");
+  EXPECT_EQ(ReplicaIdentity("", 2), "cte-operator_00000002");
+  EXPECT_EQ(ReplicaIdentity(std::string(300, 'a'), 3).size(), 200u + 9u);
+}
+
 }  // namespace
 }  // namespace cte::app
