@@ -76,7 +76,7 @@ class OperatorServices {
         return cte::Status(entries.status().code(),
                            "--ingest-credentials-file: " + entries.status().message());
       for (auto& e : *entries) {
-        if (cte::Status s = credentials_.Put(std::move(e)); !s.ok()) return s;
+        if (cte::Status s = file_credentials_.Put(std::move(e)); !s.ok()) return s;
       }
     }
     if (cte::Status s = StartIngest(ctx); !s.ok()) return s;
@@ -114,7 +114,6 @@ class OperatorServices {
     deps.client = &ctx.client;
     deps.clock = &ctx.clock;
     deps.log = ctx.log;
-    deps.identity = ctx.identity;
     deps.store = store_.get();
     deps.tenant_clients = tenant_clients_.get();
     deps.pollers = pollers_.get();
@@ -196,7 +195,9 @@ class OperatorServices {
   std::unique_ptr<cte::store::SqliteIndicatorStore> store_;
   std::unique_ptr<cte::store::AgingSweeper> sweeper_;
   std::unique_ptr<cte::sources::NetskopePollers> pollers_;
-  cte::ingest::StaticCredentialsRegistry credentials_;
+  // The file's entries stay put whatever the CTEPlugin reconciler adds or removes above them.
+  cte::ingest::StaticCredentialsRegistry file_credentials_;
+  cte::ingest::StaticCredentialsRegistry credentials_{&file_credentials_};
   std::unique_ptr<cte::ingest::TokenService> tokens_;
   std::unique_ptr<cte::ingest::FailureThrottle> throttle_;
   std::unique_ptr<cte::metrics::IngestMetrics> metrics_;

@@ -10,6 +10,13 @@ Status StaticCredentialsRegistry::Put(ApiSourceCredentials c) {
     return InvalidArgumentError("credentials of " + c.plugin.Key() +
                                 ": client_id and client_secret must not be empty");
   }
+  if (underlying_) {
+    auto below = underlying_->FindByClientId(c.client_id);
+    if (below && below->plugin != c.plugin) {
+      return InvalidArgumentError("credentials of " + c.plugin.Key() +
+                                  ": the client_id is already used by " + below->plugin.Key());
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_client_id_.find(c.client_id);
   if (it != by_client_id_.end() && it->second.plugin != c.plugin) {
@@ -33,10 +40,19 @@ void StaticCredentialsRegistry::Remove(const store::SourceRef& plugin) {
 
 std::optional<ApiSourceCredentials> StaticCredentialsRegistry::FindByClientId(
     const std::string& client_id) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_client_id_.find(client_id);
+    if (it != by_client_id_.end()) return it->second;
+  }
+  if (!underlying_) return std::nullopt;
+  auto below = underlying_->FindByClientId(client_id);
+  if (!below) return std::nullopt;
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = by_client_id_.find(client_id);
-  if (it == by_client_id_.end()) return std::nullopt;
-  return it->second;
+  for (const auto& [id, c] : by_client_id_) {
+    if (c.plugin == below->plugin) return std::nullopt;  // this layer's entries replace it
+  }
+  return below;
 }
 
 StatusOr<std::vector<ApiSourceCredentials>> ParseCredentialsFile(const std::string& text) {

@@ -37,13 +37,23 @@ class CredentialsRegistry {
 
 class StaticCredentialsRegistry : public CredentialsRegistry {
  public:
+  StaticCredentialsRegistry() = default;
+  // Layers this registry over `underlying` (which must outlive it), as cte-operator layers the
+  // reconciler's entries over those of --ingest-credentials-file: lookups fall through to it,
+  // Remove never touches its entries, and Put refuses a client_id it gives to another plugin.
+  // A plugin with entries here hides its entries there (one source of truth per plugin).
+  explicit StaticCredentialsRegistry(const CredentialsRegistry* underlying)
+      : underlying_(underlying) {}
+
   // Adds or replaces the credentials of a plugin. InvalidArgument when the client_id is already
   // used by another plugin (a client_id must name exactly one plugin) or a field is empty.
   Status Put(ApiSourceCredentials credentials);
+  // Removes this registry's entries of `plugin` (not those of the underlying registry).
   void Remove(const store::SourceRef& plugin);
   std::optional<ApiSourceCredentials> FindByClientId(const std::string& client_id) const override;
 
  private:
+  const CredentialsRegistry* underlying_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::string, ApiSourceCredentials> by_client_id_;
 };

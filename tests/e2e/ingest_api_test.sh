@@ -130,6 +130,17 @@ out=$(api "$A" DELETE /api/cte/indicators/bulk "$WORK/del.json")
 out=$(api "$B" DELETE /api/cte/indicators/bulk "$WORK/del.json")
 [[ $out == '201 {"deleted":0}' ]] || fail "team-b deleted team-a's rows: $out"
 
+# --- file credentials outlive the CTEPlugin reconciler --------------------------------------------
+# A store change sends the plugin to the CTEPlugin reconciler (after its 5 s debounce), which finds
+# no CTEPlugin team-a/feed in the cluster: that must not revoke the credentials the file gave.
+cteplugin_reconciled() {
+  curl -sf "http://$METRICS/metrics" |
+    grep -qE '^controller_runtime_reconcile_total\{[^}]*controller="cteplugin"[^}]*\} [1-9]'
+}
+WAIT_SECONDS=30 wait_for "the CTEPlugin reconciler to look at team-a/feed" cteplugin_reconciled
+indicators_file "$WORK/late.json" 1 late
+expect_status 201 "$(api "$A" POST /api/cte/indicators "$WORK/late.json")"
+
 # --- metrics and logs ----------------------------------------------------------------------------
 curl -sf "http://$METRICS/metrics" >"$WORK/scrape.txt"
 promtool check metrics <"$WORK/scrape.txt" || fail "promtool rejected the scrape"
@@ -137,7 +148,7 @@ grep -q 'cte_ingest_requests_total{code="201",namespace="team-a",source="feed"}'
   fail "no cte_ingest_requests_total for team-a/feed: $(grep cte_ingest "$WORK/scrape.txt")"
 grep -q 'cte_ingest_requests_total{code="401",namespace="",source=""}' "$WORK/scrape.txt" ||
   fail "unauthenticated requests are not counted"
-grep -q '^cte_ingest_indicators_total{result="created"} 253$' "$WORK/scrape.txt" ||
+grep -q '^cte_ingest_indicators_total{result="created"} 254$' "$WORK/scrape.txt" ||
   fail "created count: $(grep cte_ingest_indicators "$WORK/scrape.txt")"
 grep -q 'cte_ingest_indicators_total{result="rejected"}' "$WORK/scrape.txt" || fail "no rejected count"
 grep -q 'cte_ingest_request_duration_seconds_bucket{route="create"' "$WORK/scrape.txt" ||

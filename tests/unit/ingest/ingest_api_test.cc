@@ -338,5 +338,32 @@ TEST_F(IngestApiTest, MetricsCarryNamespaceSourceAndCodeButNoSecrets) {
   for (const auto& r : observer_.requests) EXPECT_EQ(r.find("secret"), std::string::npos);
 }
 
+// cte-operator layers the CTEPlugin reconciler's registry over --ingest-credentials-file's: a
+// reconcile that finds no CTEPlugin of a file entry's name removes nothing of the file's.
+TEST(LayeredCredentialsTest, RemovingAPluginKeepsTheUnderlyingEntries) {
+  StaticCredentialsRegistry file;
+  ASSERT_TRUE(file.Put(Creds(kFeedA, "client-a", "secret-a-0123")).ok());
+  StaticCredentialsRegistry cluster(&file);
+  ASSERT_TRUE(cluster.Put(Creds(kFeedB, "client-b", "secret-b-0123")).ok());
+
+  cluster.Remove(kFeedA);  // the reconciler's "no such CTEPlugin"
+  auto a = cluster.FindByClientId("client-a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->plugin, kFeedA);
+  cluster.Remove(kFeedB);
+  EXPECT_FALSE(cluster.FindByClientId("client-b").has_value());
+
+  // A client_id names one plugin across both layers; the same plugin may add its own.
+  Status taken = cluster.Put(Creds(kFeedB, "client-a", "other-secret-01"));
+  EXPECT_EQ(taken.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(taken.message().find("already used by team-a/feed"), std::string::npos);
+  // A CTEPlugin of the file entry's name replaces it while it has credentials here.
+  EXPECT_TRUE(cluster.Put(Creds(kFeedA, "client-a2", "secret-a2-0123")).ok());
+  EXPECT_TRUE(cluster.FindByClientId("client-a2").has_value());
+  EXPECT_FALSE(cluster.FindByClientId("client-a").has_value());
+  cluster.Remove(kFeedA);
+  EXPECT_TRUE(cluster.FindByClientId("client-a").has_value());
+}
+
 }  // namespace
 }  // namespace cte::ingest
