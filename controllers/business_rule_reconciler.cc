@@ -30,26 +30,25 @@ kube::Controller& BusinessRuleReconciler::Register(kube::Manager& manager) {
 
 kube::Result BusinessRuleReconciler::Reconcile(const kube::Request& req,
                                                const kube::ReconcileContext&) {
-  auto rule = rules_.Get(req);
-  if (!rule.ok() && rule.status().code() == StatusCode::kNotFound) return kube::Result::Ok();
-  kube::ObjectPtr raw = rules_.Raw(req.ns, req.name);
-  if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event reconciles again
-  kube::StatusUpdate update(*raw, clock_.WallNow());
+  auto rule = rules_.Lookup(req);
+  if (!rule.raw) return kube::Result::Ok();  // deleted
+  const nlohmann::json& raw = *rule.raw;
+  kube::StatusUpdate update(raw, clock_.WallNow());
   update.AcknowledgeReconcileRequest();
   update.Set("usedBy", static_cast<int64_t>(sharings_.ByIndex(kByRule, req.Key()).size()));
-  Status problem = rule.status();
+  Status problem = rule.typed.status();
   if (rule.ok()) {
-    auto compiled = sharing::CompiledRule::Compile((*rule)->spec);
+    auto compiled = sharing::CompiledRule::Compile(rule->spec);
     if (compiled.ok()) {
       const bool muted = compiled->muted();
       SetHealth(update, Health::kReady, muted ? "Muted" : "Compiled",
                 muted ? "muted: the lists that use this rule are frozen" : "the filter compiled");
-      return WriteStatus(status_, events_, *raw, update, kube::Result::Ok());
+      return WriteStatus(status_, events_, raw, update, kube::Result::Ok());
     }
     problem = compiled.status();
   }
   SetHealth(update, Health::kStalled, "InvalidFilter", problem.message());
-  return WriteStatus(status_, events_, *raw, update, kube::Result::Terminal(problem));
+  return WriteStatus(status_, events_, raw, update, kube::Result::Terminal(problem));
 }
 
 }  // namespace cte::controllers

@@ -34,12 +34,9 @@ CtePluginReconciler::CtePluginReconciler(
       refresh_(refresh) {}
 
 kube::Controller& CtePluginReconciler::Register(kube::Manager& manager) {
-  plugins_.AddIndex(kBySecret, PluginSecrets);
   plugins_.AddIndex(kByTenant, PluginTenant);
-  manager.Secrets().AddReferrer(plugins_.informer(), kBySecret);
-  kube::Controller& c = manager.AddController("cteplugin", *this);
-  c.For(plugins_.informer());
-  c.Watches(manager.Secrets().informer(), kube::EnqueueByIndex(plugins_.informer(), kBySecret));
+  kube::Controller& c = manager.AddController("cteplugin", *this).For(plugins_.informer());
+  manager.Secrets().WatchReferences(c, plugins_, kBySecret, PluginSecrets);
   // A tenant's Ready change (a status write) must reach its plugins: every change counts.
   c.Watches(tenants_.informer(), kube::EnqueueByIndex(plugins_.informer(), kByTenant));
   controller_ = &c;
@@ -56,15 +53,14 @@ Status CtePluginReconciler::ApplyNetskope(const api::CtePlugin& p, const store::
                                           std::string* reason) {
   credentials_.Remove(ref);
   const std::string& tenant_name = p.spec.tenant_ref->name;
-  auto tenant = tenants_.Get(ref.namespace_name, tenant_name);
+  auto tenant = tenants_.Lookup(ref.namespace_name, tenant_name);
   if (!tenant.ok()) {
-    *reason = tenant.status().code() == StatusCode::kNotFound ? "TenantNotFound" : "TenantInvalid";
+    *reason = tenant.raw ? "TenantInvalid" : "TenantNotFound";
     pollers_.Stop(ref);
-    return tenant.status();
+    return tenant.typed.status();
   }
   auto client = clients_.Get(Key(ref.namespace_name, tenant_name));
-  kube::ObjectPtr tenant_raw = tenants_.Raw(ref.namespace_name, tenant_name);
-  if (!client || !tenant_raw || !TenantReady(*tenant_raw)) {
+  if (!client || !TenantReady(*tenant.raw)) {
     *reason = "TenantNotReady";
     pollers_.Stop(ref);
     return UnavailableError("NetskopeTenant " + tenant_name + " is not Ready");
@@ -76,11 +72,11 @@ Status CtePluginReconciler::ApplyNetskope(const api::CtePlugin& p, const store::
   }
   sources::NetskopePollerSpec spec;
   spec.plugin = ref;
-  spec.tenant_name = (*tenant)->spec.tenant_name;
+  spec.tenant_name = tenant->spec.tenant_name;
   const api::ThreatDataType data = p.spec.ThreatDataTypeOrDefault();
   spec.hashes = data != api::ThreatDataType::kUrl;
   spec.urls = data != api::ThreatDataType::kMalware;
-  spec.initial_range_days = (*tenant)->spec.InitialRangeDaysOrDefault();
+  spec.initial_range_days = tenant->spec.InitialRangeDaysOrDefault();
   spec.poll_interval = p.spec.PollInterval();
   spec.policy.aging_days = p.spec.AgingDaysOrDefault();
   spec.policy.override_reputation = p.spec.OverrideReputationOrDefault();
@@ -147,24 +143,22 @@ void CtePluginReconciler::AddCounts(const store::SourceRef& ref, kube::StatusUpd
 
 kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
                                             const kube::ReconcileContext&) {
-  auto plugin = plugins_.Get(req);
+  auto plugin = plugins_.Lookup(req);
   const store::SourceRef ref{req.ns, req.name};
-  if (!plugin.ok() && plugin.status().code() == StatusCode::kNotFound) {
+  if (!plugin.ok()) {  // deleted, or a spec that does not parse: nothing may run for it
     pollers_.Stop(ref);
     credentials_.Remove(ref);
-    return kube::Result::Ok();
   }
-  kube::ObjectPtr raw = plugins_.Raw(req.ns, req.name);
-  if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event reconciles again
-  kube::StatusUpdate update(*raw, clock_.WallNow());
+  if (!plugin.raw) return kube::Result::Ok();
+  const nlohmann::json& raw = *plugin.raw;
+  kube::StatusUpdate update(raw, clock_.WallNow());
   update.AcknowledgeReconcileRequest();
   if (!plugin.ok()) {
-    pollers_.Stop(ref);
-    credentials_.Remove(ref);
-    SetHealth(update, Health::kStalled, "InvalidSpec", plugin.status().message());
-    return WriteStatus(status_, events_, *raw, update, kube::Result::Terminal(plugin.status()));
+    SetHealth(update, Health::kStalled, "InvalidSpec", plugin.typed.status().message());
+    return WriteStatus(status_, events_, raw, update,
+                       kube::Result::Terminal(plugin.typed.status()));
   }
-  const api::CtePlugin& p = **plugin;
+  const api::CtePlugin& p = *plugin;
   std::string reason;
   Status s = p.spec.type == api::PluginType::kNetskope ? ApplyNetskope(p, ref, &reason)
                                                        : ApplyApiSource(p, ref, &reason);
@@ -177,13 +171,13 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
     // Counts follow the store's notifications; a polling plugin also shows its pollers' errors,
     // which the store does not hear about, so it looks again every `refresh_`.
     return WriteStatus(
-        status_, events_, *raw, update,
+        status_, events_, raw, update,
         reason == "Polling" ? kube::Result::RequeueAfter(refresh_) : kube::Result::Ok());
   }
   // Missing tenants and Secrets come back through the watches; a bad spec waits for an edit.
   const bool stalled = reason == "InvalidSpec" || reason == "TenantInvalid";
   SetHealth(update, stalled ? Health::kStalled : Health::kProgressing, reason, s.message());
-  return WriteStatus(status_, events_, *raw, update,
+  return WriteStatus(status_, events_, raw, update,
                      stalled ? kube::Result::Terminal(s) : kube::Result::RequeueAfter(refresh_));
 }
 

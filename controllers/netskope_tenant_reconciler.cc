@@ -20,11 +20,8 @@ NetskopeTenantReconciler::NetskopeTenantReconciler(kube::KubeClient& client, Clo
       recheck_(recheck) {}
 
 kube::Controller& NetskopeTenantReconciler::Register(kube::Manager& manager) {
-  tenants_.AddIndex(kBySecret, TenantSecrets);
-  manager.Secrets().AddReferrer(tenants_.informer(), kBySecret);
-  kube::Controller& c = manager.AddController("netskopetenant", *this);
-  c.For(tenants_.informer());
-  c.Watches(manager.Secrets().informer(), kube::EnqueueByIndex(tenants_.informer(), kBySecret));
+  kube::Controller& c = manager.AddController("netskopetenant", *this).For(tenants_.informer());
+  manager.Secrets().WatchReferences(c, tenants_, kBySecret, TenantSecrets);
   return c;
 }
 
@@ -102,23 +99,24 @@ NetskopeTenantReconciler::Check NetskopeTenantReconciler::Probe(netskope::Tenant
 
 kube::Result NetskopeTenantReconciler::Reconcile(const kube::Request& req,
                                                  const kube::ReconcileContext& ctx) {
-  auto tenant = tenants_.Get(req);
-  kube::ObjectPtr raw = tenants_.Raw(req.ns, req.name);
-  if (!tenant.ok() || !raw) {
-    if (!raw || tenant.status().code() == StatusCode::kNotFound) {
-      clients_.Remove(req.Key());
-      std::lock_guard<std::mutex> lock(mu_);
-      checks_.erase(req.Key());
-      return kube::Result::Ok();
-    }
-    kube::StatusUpdate update(*raw, clock_.WallNow());
-    SetHealth(update, Health::kStalled, "InvalidSpec", tenant.status().message());
-    return WriteStatus(status_, events_, *raw, update, kube::Result::Terminal(tenant.status()));
+  auto tenant = tenants_.Lookup(req);
+  if (!tenant.raw) {
+    clients_.Remove(req.Key());
+    std::lock_guard<std::mutex> lock(mu_);
+    checks_.erase(req.Key());
+    return kube::Result::Ok();
   }
-  const api::NetskopeTenant& t = **tenant;
-  kube::StatusUpdate update(*raw, clock_.WallNow());
+  const nlohmann::json& raw = *tenant.raw;
+  if (!tenant.ok()) {
+    kube::StatusUpdate update(raw, clock_.WallNow());
+    SetHealth(update, Health::kStalled, "InvalidSpec", tenant.typed.status().message());
+    return WriteStatus(status_, events_, raw, update,
+                       kube::Result::Terminal(tenant.typed.status()));
+  }
+  const api::NetskopeTenant& t = *tenant;
+  kube::StatusUpdate update(raw, clock_.WallNow());
   const std::string handled =
-      raw->value("/status/lastHandledReconcileAt"_json_pointer, std::string());
+      raw.value("/status/lastHandledReconcileAt"_json_pointer, std::string());
   update.AcknowledgeReconcileRequest();
   const bool requested = update.status().value("lastHandledReconcileAt", std::string()) != handled;
 
@@ -130,7 +128,7 @@ kube::Result NetskopeTenantReconciler::Reconcile(const kube::Request& req,
     SetHealth(update, missing ? Health::kStalled : Health::kFailing,
               missing ? reason : "SecretUnavailable", spec.status().message());
     // A missing Secret is retried when it appears (the Secret watch); an API error with backoff.
-    return WriteStatus(status_, events_, *raw, update,
+    return WriteStatus(status_, events_, raw, update,
                        missing ? kube::Result::Ok() : kube::Result::Error(spec.status()));
   }
   auto client = clients_.Ensure(req.Key(), *spec);
@@ -163,7 +161,7 @@ kube::Result NetskopeTenantReconciler::Reconcile(const kube::Request& req,
     result = kube::Result::Error(UnavailableError(check.message));
   }
   (void)ctx;
-  return WriteStatus(status_, events_, *raw, update, result);
+  return WriteStatus(status_, events_, raw, update, result);
 }
 
 }  // namespace cte::controllers

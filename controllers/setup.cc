@@ -9,7 +9,7 @@ Controllers::Controllers(const Dependencies& d)
       plugins_(d.manager->InformerFor(kPlugins)),
       rules_(d.manager->InformerFor(kRules)),
       sharings_(d.manager->InformerFor(kSharings)),
-      events_(*d.client, *d.clock, d.log, "cte.netskope.io/cte-operator", d.identity),
+      events_(d.manager->EventRecorderFor("cte.netskope.io/cte-operator")),
       engine_(*d.store, *d.clock, d.log.With("component", "sharing"), d.sharing_metrics),
       resolver_(plugins_, tenants_, rules_, *d.tenant_clients),
       tenant_reconciler_(*d.client, *d.clock, tenants_, d.manager->Secrets(), *d.tenant_clients,

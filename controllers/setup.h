@@ -21,7 +21,6 @@ struct Dependencies {
   kube::KubeClient* client = nullptr;
   Clock* clock = nullptr;
   Logger log = NullLogger();
-  std::string identity;  // Events' reportingInstance
   store::IndicatorStore* store = nullptr;
   TenantClients* tenant_clients = nullptr;
   sources::AlertPollers* pollers = nullptr;
@@ -46,7 +45,7 @@ class Controllers {
   kube::Lister<api::CtePlugin> plugins_;
   kube::Lister<api::BusinessRule> rules_;
   kube::Lister<api::SharingConfiguration> sharings_;
-  kube::EventRecorder events_;
+  kube::EventRecorder& events_;
   sharing::SharingEngine engine_;
   SharingResolver resolver_;
   NetskopeTenantReconciler tenant_reconciler_;

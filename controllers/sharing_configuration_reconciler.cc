@@ -177,27 +177,26 @@ void SharingConfigurationReconciler::ReportOutcome(const sharing::SyncOutcome& o
 
 kube::Result SharingConfigurationReconciler::Reconcile(const kube::Request& req,
                                                        const kube::ReconcileContext& ctx) {
-  auto sc = sharings_.Get(req);
-  if (!sc.ok() && sc.status().code() == StatusCode::kNotFound) {
+  auto sc = sharings_.Lookup(req);
+  if (!sc.raw) {
     engine_.Forget(req.Key());
     return kube::Result::Ok();
   }
-  kube::ObjectPtr raw = sharings_.Raw(req.ns, req.name);
-  if (!raw) return kube::Result::Ok();  // deleted since Get: its delete event reconciles again
-  kube::StatusUpdate update(*raw, clock_.WallNow());
+  const nlohmann::json& raw = *sc.raw;
+  kube::StatusUpdate update(raw, clock_.WallNow());
   if (!sc.ok()) {
-    if (kube::IsBeingDeleted(*raw) && kube::HasFinalizer(*raw, kSharingFinalizer)) {
+    if (kube::IsBeingDeleted(raw) && kube::HasFinalizer(raw, kSharingFinalizer)) {
       // Nothing readable to retract with.
-      auto removed = kube::RemoveFinalizer(client_, kSharings, *raw, kSharingFinalizer);
+      auto removed = kube::RemoveFinalizer(client_, kSharings, raw, kSharingFinalizer);
       return kube::Result::FromStatus(removed.status());
     }
-    SetHealth(update, Health::kStalled, "InvalidSpec", sc.status().message());
-    return WriteStatus(status_, events_, *raw, update, kube::Result::Terminal(sc.status()));
+    SetHealth(update, Health::kStalled, "InvalidSpec", sc.typed.status().message());
+    return WriteStatus(status_, events_, raw, update, kube::Result::Terminal(sc.typed.status()));
   }
-  const api::SharingConfiguration& s = **sc;
-  if (s.metadata.deletion_timestamp) return Finalize(s, *raw, ctx);
+  const api::SharingConfiguration& s = *sc;
+  if (s.metadata.deletion_timestamp) return Finalize(s, raw, ctx);
 
-  auto current = kube::AddFinalizer(client_, kSharings, *raw, kSharingFinalizer);
+  auto current = kube::AddFinalizer(client_, kSharings, raw, kSharingFinalizer);
   if (!current.ok()) return kube::Result::FromStatus(current.status());
   const nlohmann::json& object = current->object;
 

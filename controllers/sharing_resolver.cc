@@ -37,22 +37,21 @@ std::optional<std::string> SharingResolver::TenantOf(const api::SharingConfigura
 
 StatusOr<std::shared_ptr<const sharing::CompiledRule>> SharingResolver::Rule(
     const std::string& ns, const std::string& name) {
-  auto rule = rules_.Get(ns, name);
-  if (!rule.ok()) return rule.status();
-  kube::ObjectPtr raw = rules_.Raw(ns, name);
+  auto rule = rules_.Lookup(ns, name);
+  if (!rule.ok()) return rule.typed.status();
+  const nlohmann::json& raw = *rule.raw;
   // The generation changes with the spec only, so status writes do not cost a recompile. The
   // uid tells a rule deleted and created again under the same name apart.
   const std::string version =
-      raw ? raw->value("/metadata/uid"_json_pointer, std::string()) + "/" +
-                std::to_string(raw->value("/metadata/generation"_json_pointer, int64_t{0}))
-          : "";
+      raw.value("/metadata/uid"_json_pointer, std::string()) + "/" +
+      std::to_string(raw.value("/metadata/generation"_json_pointer, int64_t{0}));
   const std::string key = Key(ns, name);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = compiled_.find(key);
     if (it != compiled_.end() && it->second.first == version) return it->second.second;
   }
-  auto compiled = sharing::CompiledRule::Compile((*rule)->spec);
+  auto compiled = sharing::CompiledRule::Compile(rule->spec);
   if (!compiled.ok()) {
     return InvalidArgumentError("BusinessRule " + name + ": " + compiled.status().message());
   }
@@ -86,10 +85,9 @@ Resolution SharingResolver::Resolve(const api::SharingConfiguration& s, const nl
     r.status = std::move(st);
     return r;
   };
-  auto tenant = tenants_.Get(ns, (*dest)->spec.tenant_ref->name);
-  if (!tenant.ok()) return fail(Health::kProgressing, "TenantNotFound", tenant.status());
-  kube::ObjectPtr tenant_raw = tenants_.Raw(ns, (*dest)->spec.tenant_ref->name);
-  if (!tenant_raw || !ReadyCondition(*tenant_raw) || !clients_.Get(r.tenant_key)) {
+  auto tenant = tenants_.Lookup(ns, (*dest)->spec.tenant_ref->name);
+  if (!tenant.ok()) return fail(Health::kProgressing, "TenantNotFound", tenant.typed.status());
+  if (!ReadyCondition(*tenant.raw) || !clients_.Get(r.tenant_key)) {
     return fail(
         Health::kProgressing, "TenantNotReady",
         UnavailableError("NetskopeTenant " + (*dest)->spec.tenant_ref->name + " is not Ready"));
@@ -101,7 +99,7 @@ Resolution SharingResolver::Resolve(const api::SharingConfiguration& s, const nl
   out.target.tenant = r.tenant_key;
   // Lists belong to the tenant: two NetskopeTenants may name the same one (keyed like the rate
   // limiter, by tenantName, whatever apiBaseURL says).
-  out.host = (*tenant)->spec.tenant_name;
+  out.host = tenant->spec.tenant_name;
   out.target.kind = spec.target.type == api::ListType::kUrlList ? store::ListKind::kUrlList
                                                                 : store::ListKind::kFileHashList;
   out.target.list_name = spec.target.EffectiveListName();

@@ -14,13 +14,4 @@ void SetHealth(kube::StatusUpdate& update, Health health, const std::string& rea
                        health == Health::kStalled ? message : ""});
 }
 
-kube::Result WriteStatus(kube::StatusWriter& writer, kube::EventRecorder& events,
-                         const nlohmann::json& object, const kube::StatusUpdate& update,
-                         kube::Result result) {
-  auto written = writer.Write(object, update.status());
-  if (!written.ok()) return kube::Result::FromStatus(written.status());
-  events.RecordTransitions(*written, update);
-  return result;
-}
-
 }  // namespace cte::controllers

@@ -1,7 +1,7 @@
 // The condition set every kind reports (ARCHITECTURE §2, kstatus and Argo CD): Ready as the
 // summary, Reconciling while work is pending, Stalled for a problem only a spec or Secret change
-// fixes. One call sets all three consistently, and one call writes the status and records the
-// transition Events.
+// fixes. One call sets all three consistently; kube::WriteStatus (found by argument-dependent
+// lookup) writes the status and records the transition Events.
 #pragma once
 
 #include <string>
@@ -20,11 +20,5 @@ enum class Health {
 
 void SetHealth(kube::StatusUpdate& update, Health health, const std::string& reason,
                const std::string& message);
-
-// Writes the status (no request when unchanged) and the Events of its transitions; returns
-// `result`, or the write's error.
-kube::Result WriteStatus(kube::StatusWriter& writer, kube::EventRecorder& events,
-                         const nlohmann::json& object, const kube::StatusUpdate& update,
-                         kube::Result result);
 
 }  // namespace cte::controllers

@@ -56,13 +56,18 @@ FieldReader::FieldReader(const nlohmann::json& object, std::string path)
   if (!object_.is_object()) status_ = FieldError(path_, "must be an object");
 }
 
-bool FieldReader::Has(std::string_view key) const {
-  if (!object_.is_object()) return false;
-  auto it = object_.find(key);
-  return it != object_.end() && !it->is_null();
+const nlohmann::json* FieldReader::Find(std::string_view key) const {
+  const nlohmann::json* at = &object_;
+  for (;;) {
+    const size_t dot = key.find('.');
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(key.substr(0, dot));
+    if (it == at->end() || it->is_null()) return nullptr;
+    at = &*it;
+    if (dot == std::string_view::npos) return at;
+    key.remove_prefix(dot + 1);
+  }
 }
-
-const nlohmann::json& FieldReader::Get(std::string_view key) const { return *object_.find(key); }
 
 void FieldReader::Fail(std::string_view key, std::string_view message) {
   if (ok()) status_ = FieldError(PathOf(key), message);

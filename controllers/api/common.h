@@ -200,11 +200,13 @@ class FieldReader {
   const std::string& path() const { return path_; }
   std::string PathOf(std::string_view key) const { return JoinPath(path_, key); }
 
-  // Whether the object has `key` with a non-null value.
-  bool Has(std::string_view key) const;
+  // Whether the object has `key` with a non-null value. Every method taking a key also takes a
+  // dotted path to a nested field, "spec.secretRef.name", for fields whose parents the CRD schema
+  // types as objects; a missing, null or non-object step makes the field absent.
+  bool Has(std::string_view key) const { return Find(key) != nullptr; }
 
   // The value at `key`; only valid when Has(key).
-  const nlohmann::json& Get(std::string_view key) const;
+  const nlohmann::json& Get(std::string_view key) const { return *Find(key); }
 
   template <typename T>
   void Required(std::string_view key, T* out) {
@@ -257,6 +259,8 @@ class FieldReader {
   void Keep(Status status);
 
  private:
+  const nlohmann::json* Find(std::string_view key) const;
+
   const nlohmann::json& object_;
   std::string path_;
   Status status_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,5 +81,16 @@ struct AppContext {
 // of leadership (exit 1). Returns the process exit code.
 int RunOperator(const std::string& program, const std::vector<std::string>& args,
                 const std::function<Status(AppContext&)>& setup);
+
+// The same for a binary whose reconciler registers its controllers in its constructor,
+// `explicit R(AppContext&)`: R is built once the runtime is up and destroyed after it stopped.
+template <typename R>
+int RunOperator(const std::string& program, int argc, char** argv) {
+  std::unique_ptr<R> reconciler;
+  return RunOperator(program, {argv + 1, argv + argc}, [&](AppContext& ctx) {
+    reconciler = std::make_unique<R>(ctx);
+    return Status::Ok();
+  });
+}
 
 }  // namespace cte::app

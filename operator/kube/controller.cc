@@ -92,15 +92,17 @@ Controller::Controller(std::string name, Reconciler& reconciler, Clock& clock, R
 
 Controller::~Controller() { Stop(std::chrono::seconds(0)); }
 
-void Controller::For(Informer& informer, UpdatePredicate predicate) {
+Controller& Controller::For(Informer& informer, UpdatePredicate predicate) {
   handlers_.push_back(std::make_unique<Handler>(queue_, std::move(predicate), nullptr));
   informer.AddHandler(handlers_.back().get());
+  return *this;
 }
 
-void Controller::Watches(Informer& informer, MapFunc map, UpdatePredicate predicate) {
+Controller& Controller::Watches(Informer& informer, MapFunc map, UpdatePredicate predicate) {
   if (!predicate) predicate = [](const json& a, const json& b) { return a != b; };
   handlers_.push_back(std::make_unique<Handler>(queue_, std::move(predicate), std::move(map)));
   informer.AddHandler(handlers_.back().get());
+  return *this;
 }
 
 void Controller::Start() {

@@ -52,6 +52,7 @@ class Result {
   }
   // Retryable or terminal according to the status code.
   static Result FromStatus(Status s) {
+    if (s.ok()) return Ok();  // the outcome of a write that succeeded
     return s.IsRetryable() ? Error(std::move(s)) : Terminal(std::move(s));
   }
   // For the result of a lookup: Ok when the object is gone (nothing left to do), otherwise as
@@ -120,12 +121,13 @@ class Controller {
   ~Controller();
 
   // Enqueues the object itself on add/delete and on updates the predicate accepts. Before Start().
-  void For(Informer& informer, UpdatePredicate predicate = DefaultUpdatePredicate);
+  // Both return the controller, so registration chains: AddController(...).For(...).Watches(...).
+  Controller& For(Informer& informer, UpdatePredicate predicate = DefaultUpdatePredicate);
   // Enqueues the requests `map` returns for a change of a related object (e.g. a Secret maps to
   // the tenants that reference it) that `predicate` accepts (default: any change at all, since a
   // Secret's data has no generation). Both the old and the new object are mapped on an update, so
   // a reference that moved reaches both sides. Before Start().
-  void Watches(Informer& informer, MapFunc map, UpdatePredicate predicate = nullptr);
+  Controller& Watches(Informer& informer, MapFunc map, UpdatePredicate predicate = nullptr);
 
   void Start();
   // Stops taking work (queued keys are dropped; they are listed again by whoever runs next) and

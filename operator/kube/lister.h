@@ -30,6 +30,18 @@ concept ParsedFromJson = requires(const nlohmann::json& j) {
   { T::FromJson(j) } -> std::same_as<StatusOr<T>>;
 };
 
+// One cached object as both views, taken from the same snapshot: the typed object for the
+// reconciler's logic and the JSON it was parsed from for status writes, patches and Events.
+template <typename T>
+struct Cached {
+  ObjectPtr raw;                             // null: not in the cache
+  StatusOr<std::shared_ptr<const T>> typed;  // NotFound when raw is null; else T or the parse error
+
+  bool ok() const { return typed.ok(); }
+  const T& operator*() const { return **typed; }
+  const T* operator->() const { return typed->get(); }
+};
+
 template <ParsedFromJson T>
 class Lister {
  public:
@@ -42,15 +54,23 @@ class Lister {
   // The object as the informer last saw it. NotFound when it is not in the cache; the parse
   // error (InvalidArgument naming the field) when it does not fit T.
   StatusOr<Ptr> Get(const std::string& ns, const std::string& name) const {
-    return Parse(ns.empty() ? name : ns + "/" + name);
+    return Parse(ns.empty() ? name : ns + "/" + name, nullptr, true);
   }
-  StatusOr<Ptr> Get(const Request& request) const { return Parse(request.Key()); }
+  StatusOr<Ptr> Get(const Request& request) const { return Parse(request.Key(), nullptr, true); }
 
   // The cached JSON of the same object (for status writes, patches and Events, which need the
   // fields T does not model). Null when absent.
   ObjectPtr Raw(const std::string& ns, const std::string& name) const {
     return informer_.cache().Get(ns.empty() ? name : ns + "/" + name);
   }
+
+  // Both views of one object from one cache snapshot, so they always describe the same version
+  // (Get then Raw may straddle an update or a delete). `raw` is set whenever the object is
+  // cached, also when it does not parse (a reconciler reports that in its status).
+  Cached<T> Lookup(const std::string& ns, const std::string& name) const {
+    return LookupKey(ns.empty() ? name : ns + "/" + name);
+  }
+  Cached<T> Lookup(const Request& request) const { return LookupKey(request.Key()); }
 
   // Every object that parses, in one namespace (empty: all), in key order.
   std::vector<Ptr> List(const std::string& ns = "") const {
@@ -101,8 +121,15 @@ class Lister {
     StatusOr<Ptr> parsed = Status(StatusCode::kNotFound, "");
   };
 
-  StatusOr<Ptr> Parse(const std::string& key, ObjectPtr raw = nullptr) const {
-    if (!raw) raw = informer_.cache().Get(key);
+  Cached<T> LookupKey(const std::string& key) const {
+    Cached<T> out{informer_.cache().Get(key), Status::Ok()};
+    out.typed = Parse(key, out.raw);
+    return out;
+  }
+
+  // Parses `raw`, the cached object of `key` (looked up when `lookup`); NotFound when null.
+  StatusOr<Ptr> Parse(const std::string& key, ObjectPtr raw, bool lookup = false) const {
+    if (lookup) raw = informer_.cache().Get(key);
     std::lock_guard<std::mutex> lock(mu_);
     if (!raw) {
       memo_.erase(key);

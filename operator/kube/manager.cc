@@ -45,6 +45,15 @@ SecretStore& Manager::Secrets() {
   return *secrets_;
 }
 
+EventRecorder& Manager::EventRecorderFor(const std::string& reporting_controller) {
+  auto& recorder = recorders_[reporting_controller];
+  if (!recorder) {
+    recorder = std::make_unique<EventRecorder>(client_, clock_, log_, reporting_controller,
+                                               options_.leader_election.identity);
+  }
+  return *recorder;
+}
+
 Controller& Manager::AddController(const std::string& name, Reconciler& reconciler) {
   return AddController(name, reconciler, options_.controller_defaults);
 }

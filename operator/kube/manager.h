@@ -58,6 +58,10 @@ class Manager {
   Informer& InformerFor(const GroupVersionResource& resource);
   // The Secret store over a metadata-only Secret informer (created on first use). Before Run().
   SecretStore& Secrets();
+  // The Event recorder of `reporting_controller` (controller-runtime's GetEventRecorderFor): its
+  // Events name this replica (the leader election identity) as reportingInstance. One per name,
+  // owned by the manager. Before Run().
+  EventRecorder& EventRecorderFor(const std::string& reporting_controller);
   // Adds a controller; it starts when this replica leads. Before Run().
   Controller& AddController(const std::string& name, Reconciler& reconciler,
                             ControllerOptions options);
@@ -112,6 +116,8 @@ class Manager {
   Logger log_;
   metrics::ControllerRuntimeMetrics* metrics_;
   ManagerOptions options_;
+  // Declared before the controllers, so destroyed after them (and after their joined workers).
+  std::map<std::string, std::unique_ptr<EventRecorder>> recorders_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::unique_ptr<SecretStore> secrets_;

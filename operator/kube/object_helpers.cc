@@ -153,6 +153,18 @@ StatusOr<Changed> RemoveFinalizer(KubeClient& client, const GroupVersionResource
   return Changed{object, false};
 }
 
+FinalizerStep EnsureFinalizer(KubeClient& client, const GroupVersionResource& resource,
+                              const json& object, const std::string& finalizer) {
+  if (IsBeingDeleted(object)) {
+    // Gone already (NotFound) is as good as removed.
+    return {std::nullopt,
+            Result::IgnoreNotFound(RemoveFinalizer(client, resource, object, finalizer).status())};
+  }
+  auto added = AddFinalizer(client, resource, object, finalizer);
+  if (!added.ok()) return {std::nullopt, Result::FromStatus(added.status())};
+  return {std::move(added->object), Result::Ok()};
+}
+
 Status SetControllerReference(const json& owner, json& object) {
   const json& om = owner.value("metadata", json::object());
   json ref = {{"apiVersion", owner.value("apiVersion", "")},
@@ -275,6 +287,14 @@ int EventRecorder::RecordTransitions(const json& regarding, const StatusUpdate& 
     if (Record(regarding, type, c.reason, action, c.message)) ++written;
   }
   return written;
+}
+
+Result WriteStatus(StatusWriter& writer, EventRecorder& events, const json& object,
+                   const StatusUpdate& update, Result result) {
+  auto written = writer.Write(object, update.status());
+  if (!written.ok()) return Result::FromStatus(written.status());
+  events.RecordTransitions(*written, update);
+  return result;
 }
 
 }  // namespace cte::kube

@@ -101,6 +101,17 @@ StatusOr<Changed> RemoveFinalizer(KubeClient& client, const GroupVersionResource
 bool HasFinalizer(const nlohmann::json& object, const std::string& finalizer);
 bool IsBeingDeleted(const nlohmann::json& object);
 
+// The finalizer step of a reconcile whose cleanup needs nothing beyond the finalizer itself:
+// while the object lives it carries `finalizer` (added when missing); once it is being deleted
+// the finalizer is removed. `object` is the object as stored now when the reconcile should go on;
+// without it, return `result` (the deletion is handled, or a write failed).
+struct FinalizerStep {
+  std::optional<nlohmann::json> object;
+  Result result = Result::Ok();
+};
+FinalizerStep EnsureFinalizer(KubeClient& client, const GroupVersionResource& resource,
+                              const nlohmann::json& object, const std::string& finalizer);
+
 // Makes `owner` the controller of `object` (ownerReferences with controller and
 // blockOwnerDeletion), so garbage collection removes it with the owner and EnqueueOwner maps its
 // changes back. AlreadyExists when another object already controls it; a no-op when `owner` does.
@@ -139,5 +150,10 @@ class EventRecorder {
   std::mutex mu_;
   std::map<std::string, MonoTime> last_;
 };
+
+// The last step of most reconciles: writes the status (no request when unchanged) and records
+// the Events of its condition transitions; returns `result`, or the write's error.
+Result WriteStatus(StatusWriter& writer, EventRecorder& events, const nlohmann::json& object,
+                   const StatusUpdate& update, Result result = Result::Ok());
 
 }  // namespace cte::kube

@@ -60,6 +60,15 @@ void SecretStore::PruneLocked() {
   }
 }
 
+StatusOr<SecretString> SecretStore::Value(const std::string& ns, const std::string& name,
+                                          const std::string& key) {
+  auto secret = Get(ns, name);
+  if (!secret.ok()) return secret.status();
+  const SecretString* value = (*secret)->Find(key);
+  if (!value) return Status(StatusCode::kNotFound, "Secret " + name + " has no key " + key);
+  return *value;
+}
+
 StatusOr<std::shared_ptr<const Secret>> SecretStore::Get(const std::string& ns,
                                                          const std::string& name) {
   const std::string key = ns + "/" + name;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "operator/core/status.h"
 #include "operator/kube/client.h"
 #include "operator/kube/informer.h"
+#include "operator/kube/lister.h"
+#include "operator/kube/object_helpers.h"
 
 namespace cte::kube {
 
@@ -48,9 +51,25 @@ class SecretStore {
   // Before the informers start.
   void AddReferrer(const Informer& referrer, std::string index);
 
+  // The whole step for a controller whose objects reference Secrets: indexes `referrers` under
+  // `index` by the Secret keys "namespace/name" that `refs` returns, holds those Secrets' data
+  // (AddReferrer) and enqueues the referrers when one of them changes. Before the informers start.
+  template <ParsedFromJson T>
+  void WatchReferences(
+      Controller& controller, Lister<T>& referrers, const std::string& index,
+      std::type_identity_t<std::function<std::vector<std::string>(const T&)>> refs) {
+    referrers.AddIndex(index, std::move(refs));
+    AddReferrer(referrers.informer(), index);
+    controller.Watches(informer_, EnqueueByIndex(referrers.informer(), index));
+  }
+
   // The Secret with its data. NotFound when the Secret does not exist (as the metadata cache
   // sees it); the API error when the GET fails.
   StatusOr<std::shared_ptr<const Secret>> Get(const std::string& ns, const std::string& name);
+  // One value of a Secret: NotFound when the Secret ("Secret <ns>/<name> not found") or the key
+  // ("Secret <name> has no key <key>") is missing; the API error when the GET fails.
+  StatusOr<SecretString> Value(const std::string& ns, const std::string& name,
+                               const std::string& key);
 
   // Secrets whose data is held right now (for tests and the memory figure).
   size_t HeldCount() const;

@@ -969,5 +969,24 @@ TEST(ApiTypesTest, StatusIsOmittedUntilSomethingIsObserved) {
   EXPECT_TRUE(t.ToJson().contains("status"));
 }
 
+// A dotted key reads a nested field and names the whole path in its errors.
+TEST(FieldReaderTest, DottedKeysReadNestedFields) {
+  const json j = json::parse(R"({"spec": {"ref": {"name": "a", "size": "big"}, "flat": 3}})");
+  FieldReader r(j, "");
+  std::optional<std::string> name, missing;
+  std::optional<int64_t> flat;
+  r.Optional("spec.ref.name", &name);
+  r.Optional("spec.other.name", &missing);
+  r.Optional("spec.flat.deeper", &missing);  // a non-object step: absent
+  r.Optional("spec.flat", &flat);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(name, "a");
+  EXPECT_FALSE(missing.has_value());
+  EXPECT_EQ(flat, 3);
+  std::optional<int64_t> size;
+  r.Optional("spec.ref.size", &size);
+  EXPECT_EQ(r.status().message(), "spec.ref.size: must be an integer");
+}
+
 }  // namespace
 }  // namespace cte::api

@@ -88,6 +88,17 @@ class ControllerTest : public ::testing::Test {
       &metrics_};
 };
 
+// The result of a helper's write: success is Ok (not a terminal "error" with an OK status),
+// a retryable failure is retried, anything else is terminal; NotFound on a lookup is done.
+TEST(ResultTest, FromStatusAndIgnoreNotFoundClassifyByCode) {
+  EXPECT_EQ(Result::FromStatus(Status::Ok()).kind(), Result::Kind::kOk);
+  EXPECT_EQ(Result::FromStatus(UnavailableError("x")).kind(), Result::Kind::kRetryableError);
+  EXPECT_EQ(Result::FromStatus(InvalidArgumentError("x")).kind(), Result::Kind::kTerminalError);
+  EXPECT_EQ(Result::IgnoreNotFound(NotFoundError("x")).kind(), Result::Kind::kOk);
+  EXPECT_EQ(Result::IgnoreNotFound(InvalidArgumentError("x")).kind(),
+            Result::Kind::kTerminalError);
+}
+
 TEST_F(ControllerTest, RetryableErrorsAreRetriedUntilSuccess) {
   reconciler_.Script("ns/a", {[] { return Result::Error(UnavailableError("tenant down")); },
                               [] { return Result::Error(UnavailableError("tenant down")); },
