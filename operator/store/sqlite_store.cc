@@ -387,11 +387,14 @@ Status SqliteIndicatorStore::Init() {
   if (rc != SQLITE_DONE) return (*stmt)->Error(rc);
 
   // Checkpoints run on the writer thread, between transactions, once the WAL holds
-  // checkpoint_pages pages: with no write in flight the checkpoint completes and the next
+  // checkpoint_bytes: with no write in flight the checkpoint completes and the next
   // transaction starts the WAL from its beginning again, so the WAL file stays bounded and its
   // blocks are reused. (A background checkpointer racing a steady stream of commits never
   // completes: the WAL then grows without bound, and every new block is zero-filled by ext4.)
-  s = writer_->Exec("PRAGMA wal_autocheckpoint = " + std::to_string(options_.checkpoint_pages));
+  auto page_size = writer_->QueryInt("PRAGMA page_size");  // an existing file keeps its own
+  if (!page_size.ok()) return page_size.status();
+  const int64_t checkpoint_pages = std::max<int64_t>(1000, options_.checkpoint_bytes / *page_size);
+  s = writer_->Exec("PRAGMA wal_autocheckpoint = " + std::to_string(checkpoint_pages));
   if (!s.ok()) return s;
   writer_thread_ = std::thread([this] { WriterLoop(); });
   log_.Info("indicator store open", {{"path", options_.path},

@@ -626,6 +626,31 @@ TEST_F(SqliteStoreTest, FileFromANewerBinaryIsRefusedWithAClearError) {
   EXPECT_NE(msg.find("up to " + std::to_string(newer - 1)), std::string::npos) << msg;
 }
 
+// New files get 8 KiB pages (docs/store.md); a file written with other pages keeps them.
+TEST_F(SqliteStoreTest, NewFilesUse8KiBPagesAndOldFilesKeepTheirs) {
+  auto page_size = [&](const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr);
+    int size = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return size;
+  };
+  EXPECT_EQ(page_size(dir_.File("indicators.db")), 8192);
+  SqliteStoreOptions old;
+  old.path = dir_.File("old.db");
+  old.page_size = 4096;
+  ASSERT_TRUE(SqliteIndicatorStore::Open(old).ok());
+  SqliteStoreOptions now;
+  now.path = old.path;
+  auto reopened = SqliteIndicatorStore::Open(now);
+  ASSERT_TRUE(reopened.ok());
+  (*reopened).reset();
+  EXPECT_EQ(page_size(old.path), 4096);
+}
+
 TEST_F(SqliteStoreTest, ForeignDatabaseIsRefused) {
   sqlite3* db = nullptr;
   const std::string path = dir_.File("other.db");
