@@ -95,8 +95,7 @@ TEST(ResultTest, FromStatusAndIgnoreNotFoundClassifyByCode) {
   EXPECT_EQ(Result::FromStatus(UnavailableError("x")).kind(), Result::Kind::kRetryableError);
   EXPECT_EQ(Result::FromStatus(InvalidArgumentError("x")).kind(), Result::Kind::kTerminalError);
   EXPECT_EQ(Result::IgnoreNotFound(NotFoundError("x")).kind(), Result::Kind::kOk);
-  EXPECT_EQ(Result::IgnoreNotFound(InvalidArgumentError("x")).kind(),
-            Result::Kind::kTerminalError);
+  EXPECT_EQ(Result::IgnoreNotFound(InvalidArgumentError("x")).kind(), Result::Kind::kTerminalError);
 }
 
 TEST_F(ControllerTest, RetryableErrorsAreRetriedUntilSuccess) {
@@ -150,9 +149,8 @@ class SimulatedControllerTest : public ::testing::Test {
   FixedRandom random_;
   ScriptedReconciler reconciler_;
   FakeControllerMetrics metrics_;
-  Controller controller_{"sim",   reconciler_,
-                         clock_,  random_,
-                         NullLogger(), ControllerOptions{1, {}, std::chrono::minutes(5)},
+  Controller controller_{"sim",   reconciler_,  clock_,
+                         random_, NullLogger(), ControllerOptions{1, {}, std::chrono::minutes(5)},
                          nullptr, &metrics_};
 };
 
