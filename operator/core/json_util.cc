@@ -72,7 +72,11 @@ StatusOr<nlohmann::json> ParseJson(std::string_view text, int max_depth) {
     return InvalidArgumentError("invalid JSON: nested more than " + std::to_string(max_depth) +
                                 " levels deep");
   } catch (const nlohmann::json::exception& e) {
-    return InvalidArgumentError(std::string("invalid JSON: ") + e.what());
+    // nlohmann ends a syntax error with "; last read: '<input>'": that input may be a token or a
+    // Secret's value, and these messages reach logs and status. Keep only where and what.
+    std::string what = e.what();
+    what = what.substr(0, what.find("; last read"));
+    return InvalidArgumentError("invalid JSON: " + what);
   }
 }
 

@@ -38,6 +38,11 @@ TEST(JsonUtilTest, MultiDocumentStreamSkipsEmptyDocuments) {
 TEST(JsonUtilTest, SyntaxErrorsAreInvalidArgument) {
   EXPECT_EQ(ParseYamlDocuments("a: [1, 2").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseJson("{\"a\":").status().code(), StatusCode::kInvalidArgument);
+  // The message says where, never what was read: a cut-off Secret must not reach a log.
+  auto cut = ParseJson(R"({"data":{"token":"c2VjcmV0LXRva2Vu)");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("column"), std::string::npos) << cut.status().message();
+  EXPECT_EQ(cut.status().message().find("c2Vj"), std::string::npos) << cut.status().message();
 }
 
 TEST(JsonUtilTest, DeepNestingIsRefusedWhileParsing) {
