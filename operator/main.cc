@@ -65,6 +65,9 @@ class OperatorServices {
     sweeper_->Start();
     pollers_ = std::make_unique<cte::sources::NetskopePollers>(*store_, ctx.clock, ctx.random,
                                                                ctx.log.With("component", "poller"));
+    // Reconciles start pollers on the leader only; a successor must not read the same iterator
+    // beside them.
+    ctx.manager.OnStoppedLeading([this] { pollers_->StopAll(); });
 
     if (!flags.ingest_credentials_file.empty()) {
       auto text = cte::ReadFile(flags.ingest_credentials_file);

@@ -45,6 +45,10 @@ SecretStore& Manager::Secrets() {
   return *secrets_;
 }
 
+void Manager::OnStoppedLeading(std::function<void()> stop) {
+  stopped_leading_.push_back(std::move(stop));
+}
+
 EventRecorder& Manager::EventRecorderFor(const std::string& reporting_controller) {
   auto& recorder = recorders_[reporting_controller];
   if (!recorder) {
@@ -261,6 +265,7 @@ int Manager::Run() {
     log_.Info("shutting down: draining in-flight reconciles",
               {{"drainSeconds", std::chrono::duration<double>(options_.drain_budget).count()}});
     drained_ = Drain(options_.drain_budget);
+    for (auto it = stopped_leading_.rbegin(); it != stopped_leading_.rend(); ++it) (*it)();
   }
   if (lost_) {
     log_.Error("leader election lost; exiting");

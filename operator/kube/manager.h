@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,11 @@ class Manager {
   // Events name this replica (the leader election identity) as reportingInstance. One per name,
   // owned by the manager. Before Run().
   EventRecorder& EventRecorderFor(const std::string& reporting_controller);
+  // Stops work that only the leader may do and that is not a controller, e.g. the alert pollers
+  // reconciles start: `stop` runs once leadership ends (stop requested or lease lost), after the
+  // controllers drained and before the lease is released, so a successor never overlaps it.
+  // Hooks run in reverse order of registration. Before Run().
+  void OnStoppedLeading(std::function<void()> stop);
   // Adds a controller; it starts when this replica leads. Before Run().
   Controller& AddController(const std::string& name, Reconciler& reconciler,
                             ControllerOptions options);
@@ -122,6 +128,7 @@ class Manager {
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::unique_ptr<SecretStore> secrets_;
   std::vector<std::unique_ptr<metrics::UnfinishedWorkUpdater>> updaters_;
+  std::vector<std::function<void()>> stopped_leading_;
   std::unique_ptr<LeaderElector> elector_;
   std::thread elector_thread_;
   std::atomic<bool> stopping_{false};

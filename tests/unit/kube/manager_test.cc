@@ -152,6 +152,7 @@ class ManagerLifecycleTest : public ::testing::Test {
         std::make_unique<Manager>(*client_, clock_, random_, NullLogger(), nullptr, options_);
     Informer& things = manager_->InformerFor(kThings);
     manager_->AddController("things", reconciler_).For(things);
+    if (before_run_) before_run_(*manager_);
     thread_ = std::thread([this] {
       code_ = manager_->Run();
       finished_ = true;
@@ -198,6 +199,7 @@ class ManagerLifecycleTest : public ::testing::Test {
   std::atomic<int> code_{-1};
   Duration list_delay_{0};
   bool list_fails_ = false;
+  std::function<void(Manager&)> before_run_;
 };
 
 TEST_F(ManagerLifecycleTest, StopDrainsInFlightReconcilesBeforeReleasingTheLease) {
@@ -221,6 +223,27 @@ TEST_F(ManagerLifecycleTest, StopDrainsInFlightReconcilesBeforeReleasingTheLease
   EXPECT_EQ(code_, 0);
   EXPECT_TRUE(manager_->drained());
   EXPECT_EQ(Holder(), "");  // released only now
+}
+
+// Leader-only work that is not a controller (the alert pollers) stops after the drain and while
+// the lease is still ours: a successor never runs beside it.
+TEST_F(ManagerLifecycleTest, LeaderOnlyWorkStopsBeforeTheLeaseIsReleased) {
+  std::vector<std::string> order;
+  before_run_ = [&](Manager& m) {
+    m.OnStoppedLeading([&] { order.push_back("first registered, holder " + Holder()); });
+    m.OnStoppedLeading([&] { order.push_back("second registered, holder " + Holder()); });
+  };
+  Start();
+  StepUntil([&] { return reconciler_.Entered(); }, seconds(10));
+  manager_->Stop();
+  StepFor(seconds(2));
+  EXPECT_TRUE(order.empty());  // the reconcile is still draining
+  reconciler_.Release();
+  StepUntil([&] { return finished_.load(); }, seconds(5));
+  ASSERT_TRUE(finished_);
+  EXPECT_EQ(order, (std::vector<std::string>{"second registered, holder me",
+                                             "first registered, holder me"}));
+  EXPECT_EQ(Holder(), "");
 }
 
 TEST_F(ManagerLifecycleTest, AReconcileOutlivingTheDrainBudgetKeepsTheLease) {
