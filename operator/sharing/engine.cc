@@ -242,6 +242,7 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
         if (out.result.needs_deploy) {
           out.state = SyncOutcome::State::kFailed;
           out.deploy_failed = true;
+          out.result.status = deployed;  // its code decides whether the cycle is retried
           out.message = "deploy failed: " + deployed.ToString();
         }
       }

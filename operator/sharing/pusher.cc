@@ -239,6 +239,9 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
   if (list->pending) result.needs_deploy = true;
 
   std::vector<netskope::RejectedUrl> rejected;
+  // What the ledger holds now (valid when has_ledger): the claim written ahead of a write, so a
+  // refused entry the claim added is taken out of it again below.
+  std::vector<std::string> ledger_now = SortedUnique(*owned_before);
   if (change.action != ListChange::Action::kNone) {
     if (Status s =
             ClaimAhead(request.target, request.owner, *owned_before, has_ledger, change.owned);
@@ -246,6 +249,10 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
       result.status = s;
       return result;
     }
+    ledger_now = SortedUnique(*owned_before);
+    ledger_now.insert(ledger_now.end(), change.owned.begin(), change.owned.end());
+    ledger_now = SortedUnique(std::move(ledger_now));
+    has_ledger = true;
     auto written = change.action == ListChange::Action::kAppend
                        ? client_.AppendUrls(list->id, change.entries, request.url_list_type)
                        : client_.ReplaceUrls(list->id, change.entries, request.url_list_type);
@@ -277,7 +284,7 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
     result.list_bytes = ListBytes(change.result);
   }
   // Recorded only now that the tenant accepted the write; unchanged ledgers are not rewritten.
-  if (!has_ledger || SortedUnique(change.owned) != SortedUnique(*owned_before)) {
+  if (!has_ledger || SortedUnique(change.owned) != ledger_now) {
     if (Status s = WriteLedger(request.target, request.owner, change.owned); !s.ok()) {
       result.status = s;
       return result;
@@ -400,12 +407,8 @@ TargetResult Pusher::Retract(const std::string& owner, const store::LedgerTarget
 
 Status ForgetLedger(store::IndicatorStore& store, const std::string& owner,
                     const store::LedgerTarget& target) {
-  bool has_ledger = false;
-  auto owned = OwnedEntries(store, target, owner, &has_ledger);
-  if (!owned.ok()) return owned.status();
-  if (!has_ledger) return Status::Ok();
   store::WriteBatch batch;
-  batch.Add(store::LedgerDelete{target});
+  batch.Add(store::LedgerDelete{target, owner});  // only while `owner` still holds it
   return store.Commit(std::move(batch)).status();
 }
 

@@ -130,6 +130,9 @@ struct LedgerRemove {
 // Forgets a target (after a Retract deletion finished, or an Orphan deletion).
 struct LedgerDelete {
   LedgerTarget target;
+  // When set, only while this owner holds the target (checked in the same transaction), so a
+  // ledger another configuration has taken over is never forgotten by mistake.
+  std::string owner;
 };
 
 // Small named progress records (the alert pollers' iterator state), written in the same

@@ -813,6 +813,15 @@ StatusOr<BatchResult> SqliteIndicatorStore::ApplyBatch(const WriteBatch& batch,
       auto id = ledger_target_id(ld->target, nullptr, {});
       if (!id.ok()) return id.status();
       if (!*id) continue;
+      if (!ld->owner.empty()) {
+        auto held = db.Cached("SELECT owner = ?2 FROM ledger_targets WHERE id = ?1");
+        if (!held.ok()) return held.status();
+        StatementLease s(**held);
+        s->Bind(1, **id);
+        s->Bind(2, std::string_view(ld->owner));
+        if (int rc = s->Step(); rc != SQLITE_ROW) return s->Error(rc);
+        if (s->Int(0) == 0) continue;  // another owner's now
+      }
       if (Status st = clear_entries(**id); !st.ok()) return st;
       auto stmt = db.Cached("DELETE FROM ledger_targets WHERE id = ?1");
       if (!stmt.ok()) return stmt.status();

@@ -254,6 +254,21 @@ TEST_F(EngineTest, AnEntryTheTenantRefusesIsMarkedInvalidAndNeverSentAgain) {
   EXPECT_EQ(out.result.invalid, 1u);
 }
 
+// An append the tenant partly refuses: the ledger claimed the refused entry before the write
+// (write-ahead) and must not keep it, or it would pass for ours on the list.
+TEST_F(EngineTest, AnEntryRefusedOnAppendLeavesTheLedger) {
+  Push({Ind("good.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-malsites");
+  ASSERT_EQ(Cycle({c}).state, State::kSynced);
+  Push({Ind("2001:db8::2", store::IndicatorType::kIpv6, kFeed)});  // the tenant refuses IPv6
+  SyncOutcome out = Cycle({c});
+  EXPECT_EQ(out.state, State::kSynced) << out.message;
+  EXPECT_EQ(out.result.rejected, 1u);
+  auto ledger = store_->GetLedger(c.target);
+  ASSERT_TRUE(ledger.ok() && ledger->has_value());
+  EXPECT_EQ((*ledger)->entries, std::vector<std::string>{"good.example"});
+}
+
 TEST_F(EngineTest, FileHashListsUseTheLedgerForWhatTheTenantCannotReadBack) {
   Push({Ind(std::string(32, 'a'), store::IndicatorType::kMd5, kFeed),
         Ind(std::string(64, 'b'), store::IndicatorType::kSha256, kFeed),

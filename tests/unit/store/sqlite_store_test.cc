@@ -125,9 +125,9 @@ TEST_F(SqliteStoreTest, OneRowPerSourceValueAndType) {
   EXPECT_EQ(*store_->Count(q), 1);
 }
 
-TEST_F(SqliteStoreTest, TwoProcessesOnOneFileShareTheirSources) {
-  // Two replicas open the same file; each learns the sources the other created, for writes (no
-  // UNIQUE failure on the sources table) and for reads.
+TEST_F(SqliteStoreTest, TwoStoresOnOneFileShareTheirSources) {
+  // Two stores on one file (as two replicas would open it); each learns the sources the other
+  // created, for writes (no UNIQUE failure on the sources table) and for reads.
   SqliteStoreOptions options;
   options.path = dir_.File("indicators.db");
   auto other = SqliteIndicatorStore::Open(options);
@@ -571,7 +571,10 @@ TEST_F(SqliteStoreTest, LedgerRecordsWhatWasPushedPerTarget) {
 
   MustCommit(WriteBatch().Add(LedgerReplace{url, {"team-a/sc1", At(400), {"d.example"}}}));
   EXPECT_EQ((*store_->GetLedger(url))->entries, std::vector<std::string>{"d.example"});
-  MustCommit(WriteBatch().Add(LedgerDelete{url}));
+  // A delete on behalf of an owner that no longer holds the target leaves it alone.
+  MustCommit(WriteBatch().Add(LedgerDelete{url, "team-a/sc-old"}));
+  EXPECT_TRUE(store_->GetLedger(url)->has_value());
+  MustCommit(WriteBatch().Add(LedgerDelete{url, "team-a/sc1"}));
   EXPECT_FALSE(store_->GetLedger(url)->has_value());
   EXPECT_TRUE(store_->GetLedger(hashes)->has_value());
 }
