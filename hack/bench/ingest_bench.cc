@@ -139,11 +139,14 @@ double RawInsertRate(const std::string& path, const std::vector<Indicator>& rows
   }
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db,
-               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
-               "PRAGMA wal_autocheckpoint=32768;"  // 256 MiB of 8 KiB pages, as the store
-               "INSERT INTO sources(namespace, name) VALUES('bench', 'raw')",
-               nullptr, nullptr, nullptr);
+  // The store's settings: its page cache, and its checkpoint size in pages of the file's size.
+  const cte::store::SqliteStoreOptions defaults;
+  const std::string pragmas =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-" +
+      std::to_string(defaults.writer_cache_kib) + "; PRAGMA wal_autocheckpoint=" +
+      std::to_string(defaults.checkpoint_bytes / defaults.page_size) +
+      "; INSERT INTO sources(namespace, name) VALUES('bench', 'raw')";
+  sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
   Check(sqlite3_prepare_v2(db,
                            "INSERT INTO indicators (source_id, value, type, severity, reputation, "

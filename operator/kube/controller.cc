@@ -183,6 +183,7 @@ void Controller::ProcessOne(const std::string& key) {
   switch (result.kind()) {
     case Result::Kind::kOk:
       queue_.Forget(key);
+      ctx.log.Debug("reconciled", {{"seconds", std::chrono::duration<double>(took).count()}});
       break;
     case Result::Kind::kRequeueAfter:
       queue_.Forget(key);

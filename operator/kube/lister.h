@@ -38,6 +38,7 @@ struct Cached {
   StatusOr<std::shared_ptr<const T>> typed;  // NotFound when raw is null; else T or the parse error
 
   bool ok() const { return typed.ok(); }
+  // The typed object; only when ok().
   const T& operator*() const { return **typed; }
   const T* operator->() const { return typed->get(); }
 };
@@ -54,9 +55,9 @@ class Lister {
   // The object as the informer last saw it. NotFound when it is not in the cache; the parse
   // error (InvalidArgument naming the field) when it does not fit T.
   StatusOr<Ptr> Get(const std::string& ns, const std::string& name) const {
-    return Parse(ns.empty() ? name : ns + "/" + name, nullptr, true);
+    return LookupKey(ns.empty() ? name : ns + "/" + name).typed;
   }
-  StatusOr<Ptr> Get(const Request& request) const { return Parse(request.Key(), nullptr, true); }
+  StatusOr<Ptr> Get(const Request& request) const { return LookupKey(request.Key()).typed; }
 
   // The cached JSON of the same object (for status writes, patches and Events, which need the
   // fields T does not model). Null when absent.
@@ -122,14 +123,12 @@ class Lister {
   };
 
   Cached<T> LookupKey(const std::string& key) const {
-    Cached<T> out{informer_.cache().Get(key), Status::Ok()};
-    out.typed = Parse(key, out.raw);
-    return out;
+    ObjectPtr raw = informer_.cache().Get(key);
+    return {raw, Parse(key, raw)};
   }
 
-  // Parses `raw`, the cached object of `key` (looked up when `lookup`); NotFound when null.
-  StatusOr<Ptr> Parse(const std::string& key, ObjectPtr raw, bool lookup = false) const {
-    if (lookup) raw = informer_.cache().Get(key);
+  // Parses `raw`, the cached object of `key`; NotFound when null.
+  StatusOr<Ptr> Parse(const std::string& key, const ObjectPtr& raw) const {
     std::lock_guard<std::mutex> lock(mu_);
     if (!raw) {
       memo_.erase(key);

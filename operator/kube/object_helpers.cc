@@ -268,13 +268,10 @@ int EventRecorder::RecordTransitions(const json& regarding, const StatusUpdate& 
   int written = 0;
   // Not ready because work is under way (Reconciling=True, e.g. after a spec edit) is progress,
   // not a problem: a Normal event, so a Warning always means something needs attention.
-  bool reconciling = false;
-  if (const json& conditions = update.status().value("conditions", json::array());
-      conditions.is_array()) {
-    for (const auto& c : conditions) {
-      if (c.value("type", "") == "Reconciling") reconciling = c.value("status", "") == "True";
-    }
-  }
+  auto reconciling_condition =
+      FindCondition(update.status().value("conditions", json::array()), "Reconciling");
+  const bool reconciling =
+      reconciling_condition && reconciling_condition->value("status", "") == "True";
   for (const auto& c : update.transitions()) {
     std::string type;
     if (c.type == "Ready") {

@@ -133,11 +133,11 @@ out=$(api "$B" DELETE /api/cte/indicators/bulk "$WORK/del.json")
 # --- file credentials outlive the CTEPlugin reconciler --------------------------------------------
 # A store change sends the plugin to the CTEPlugin reconciler (after its 5 s debounce), which finds
 # no CTEPlugin team-a/feed in the cluster: that must not revoke the credentials the file gave.
-cteplugin_reconciled() {
-  curl -sf "http://$METRICS/metrics" |
-    grep -qE '^controller_runtime_reconcile_total\{[^}]*controller="cteplugin"[^}]*\} [1-9]'
+feed_reconciled() {
+  jq -e 'select(.msg == "reconciled" and .controller == "cteplugin" and .object == "team-a/feed")' \
+    "$WORK/op.log" >/dev/null
 }
-WAIT_SECONDS=30 wait_for "the CTEPlugin reconciler to look at team-a/feed" cteplugin_reconciled
+WAIT_SECONDS=30 wait_for "the CTEPlugin reconciler to look at team-a/feed" feed_reconciled
 indicators_file "$WORK/late.json" 1 late
 expect_status 201 "$(api "$A" POST /api/cte/indicators "$WORK/late.json")"
 

@@ -28,6 +28,8 @@ start_operator() {
   PIDS+=($pid)
   eval "${name}_PID=$pid"
   wait_for "$name to serve the ingest API" grep -q '"server":"ingest"' "$WORK/$name.log"
+  # The metrics server starts after the operator's setup (which starts the ingest API).
+  wait_for "$name to serve metrics" grep -q '"server":"metrics"' "$WORK/$name.log"
   INGEST=$(jq -r 'select(.server=="ingest").address' "$WORK/$name.log" | tail -n1)
   METRICS=$(jq -r 'select(.server=="metrics").address' "$WORK/$name.log" | tail -n1)
 }

@@ -26,15 +26,20 @@ all_ready() {
       ($r | length) == 6 and all($r[]; . == "True")'
 }
 wait_for "every object to be Ready" all_ready
+# The status is written after the cycle that deployed: wait for it to say what the list holds.
+url_status_complete() {
+  sc_json apisource-to-urllist | jq -e '.status | .lastSyncResult != "Failed" and
+    .sharedCount == 3 and .matchedCount == 3 and .listEntries == 3 and (.listId | type) == "number"'
+}
+WAIT_SECONDS=10 wait_for "the URL-list status to say what the list holds" url_status_complete
 status=$(sc_json apisource-to-urllist | jq -c .status)
-jq -e '.lastSyncResult != "Failed" and .sharedCount == 3 and .matchedCount == 3 and .listEntries == 3
-       and (.listId | type) == "number"' <<<"$status" >/dev/null ||
-  fail "URL-list status does not say what the list holds: $status"
 [[ $(url_list_json "$URL_LIST" | jq '.[0].id') == $(jq .listId <<<"$status") ]] ||
   fail "status.listId is not the simulator's id of $URL_LIST"
-status=$(sc_json netskope-to-filehashlist | jq -c .status)
-jq -e '.sharedCount == 3 and .listEntries == 3 and (.listId == null)' <<<"$status" >/dev/null ||
-  fail "file-hash-list status: $status"
+hash_status_complete() {
+  sc_json netskope-to-filehashlist |
+    jq -e '.status | .sharedCount == 3 and .listEntries == 3 and (.listId == null)'
+}
+WAIT_SECONDS=10 wait_for "the file-hash-list status to say what the list holds" hash_status_complete
 
 # Metrics after a sync. cte_indicators is computed at most every 15 s, so it may take one
 # refresh to show the pushed indicators.

@@ -67,6 +67,6 @@ mapfile -t want < <(expected first 20 second 20 third 5)
 wait_for "the list to converge after the restart (write)" one_list_holding "${want[@]}"
 [[ $(url_list_json "$URL_LIST" | jq '.[0].id') == "$list_id" ]] || fail "the list was re-created"
 wait_for "Ready=True Synced" sc_ready apisource-to-urllist True Synced
-shared=$(sc_json apisource-to-urllist | jq .status.sharedCount)
-((shared == 45)) || fail "status.sharedCount is $shared, not 45"
+shared_all() { [[ $(sc_json apisource-to-urllist | jq .status.sharedCount) == 45 ]]; }
+WAIT_SECONDS=10 wait_for "status.sharedCount to be 45" shared_all
 echo "PASS sharing_crash_test"

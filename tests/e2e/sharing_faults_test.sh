@@ -4,7 +4,8 @@
 # False with reason SyncFailed); once the tenant recovers the list converges without any change
 # to the objects, although syncInterval is the default 10m (a failed cycle is retried with
 # backoff, not at the next drift check). The simulator's request log shows the operator never
-# exceeded the published rate: every 429 it got was an injected one.
+# exceeded the simulator's rate limit (the tenant's v2 limit is not published; the simulator
+# uses a low one): every 429 it got was an injected one.
 source "$CTE_SOURCE_DIR/tests/e2e/sharing_lib.sh"
 
 start_sharing_stack
@@ -46,8 +47,8 @@ wait_for "the list to converge after the tenant recovered" \
   url_list_is "$URL_LIST" before.example.net during.example.net
 wait_for "Ready=True Synced after the recovery" sc_ready apisource-to-urllist True Synced
 
-# The published rate was never exceeded: the simulator's limiter refused nothing, so every 429
-# in the log is one the test injected.
+# The simulator's rate limit was never exceeded: its limiter refused nothing, so every 429 in the
+# log is one the test injected.
 log=$(sim GET /__sim/requests)
 injected=$(jq '[.requests[] | select(.status == 429 and .fault != null and .fault != "")] | length' <<<"$log")
 limited=$(jq -c '[.requests[] | select(.status == 429 and (.fault == null or .fault == ""))]' <<<"$log")

@@ -20,6 +20,8 @@ has_holder() { [[ -n $(holder) ]]; }
 wait_for "a replica to hold the Lease" has_holder
 leader_id=$(holder)
 identity_of() { jq -r 'select(.msg == "waiting to acquire the lease") | .identity' "$WORK/$1.log" | head -n1; }
+both_waited() { [[ -n $(identity_of a) && -n $(identity_of b) ]]; }
+wait_for "both replicas to try for the Lease" both_waited
 a_id=$(identity_of a)
 b_id=$(identity_of b)
 [[ -n $a_id && -n $b_id && $a_id != "$b_id" ]] || fail "replica identities: [$a_id] [$b_id]"

@@ -27,7 +27,7 @@ wait_for "the aged-out indicator to leave the list" url_list_is "$URL_LIST" keep
 
 # An administrator adds an entry by hand, with the tenant's API
 list_id=$(url_list_json "$URL_LIST" | jq '.[0].id')
-# (retried: the tenant's rate limit counts these calls too, and append is idempotent).
+# (retried until accepted: the tenant's rate limit counts these calls too; a refused call added nothing).
 hand_add() {
   wait_for "the tenant to accept an append by hand" tenant_v2 PATCH \
     "/api/v2/policy/urllist/$list_id/append" "{\"data\":{\"urls\":[\"$1\"],\"type\":\"exact\"}}"
