@@ -21,9 +21,16 @@ esac
 
 step() { echo "==> $*"; }
 
-step "installing what is missing and building (first run: a few minutes)"
-./hack/setup-deps.sh >/dev/null
-./hack/build.sh debug local-apiserver tenant-simulator cte-operator >/dev/null
+# CTE_BIN_DIR (set by the test that runs --check): use those binaries as they are. Building
+# inside a running test suite would relink binaries other tests are starting.
+if [[ -n ${CTE_BIN_DIR:-} ]]; then
+  bin=$CTE_BIN_DIR
+else
+  step "installing what is missing and building (first run: a few minutes)"
+  ./hack/setup-deps.sh >/dev/null
+  ./hack/build.sh debug local-apiserver tenant-simulator cte-operator >/dev/null
+  bin=./build/bin
+fi
 
 state=$(mktemp -d "${TMPDIR:-/tmp}/cte-local.XXXXXX")
 mkdir -p "$state/data"
@@ -57,7 +64,7 @@ wait_until() {
 }
 first_line_of() { [[ -s $1 ]] && head -n1 "$1"; }
 
-./build/bin/local-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$state/kubeconfig" \
+"$bin"/local-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$state/kubeconfig" \
   >"$state/apiserver.url" 2>"$state/apiserver.log" &
 pids+=($!)
 wait_until 20 "local-apiserver start" first_line_of "$state/apiserver.url"
@@ -69,7 +76,7 @@ cat >"$state/simulator.yaml" <<'YAML'
 fileHashLists:
   - {name: cte-malware-hashes, hashes: []}
 YAML
-./build/bin/tenant-simulator --listen 127.0.0.1:0 --config "$state/simulator.yaml" \
+"$bin"/tenant-simulator --listen 127.0.0.1:0 --config "$state/simulator.yaml" \
   --v1-token REPLACE-WITH-V1-TOKEN --v2-token REPLACE-WITH-V2-TOKEN \
   >"$state/simulator.url" 2>"$state/simulator.log" &
 pids+=($!)
@@ -97,7 +104,7 @@ k() { kubectl --cache-dir "$state/kube-cache" "$@"; }
 
 step "kubectl apply -f crds/"
 k apply -f crds/ >/dev/null
-./build/bin/cte-operator --kubeconfig "$KUBECONFIG" --metrics-bind-address 127.0.0.1:0 \
+"$bin"/cte-operator --kubeconfig "$KUBECONFIG" --metrics-bind-address 127.0.0.1:0 \
   --health-probe-bind-address 127.0.0.1:0 --log-format text \
   --store "sqlite://$state/data/indicators.db" --ingest-bind-address 127.0.0.1:0 \
   --ingest-insecure 2>"$state/operator.log" &

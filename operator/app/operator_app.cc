@@ -3,6 +3,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -239,11 +242,20 @@ std::string Identity() {
 // servers' connection caps rather than EMFILE.
 void RaiseOpenFileLimit(const Logger& log) {
   struct rlimit limit {};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  // An unlimited hard limit cannot be the soft one: the kernel caps it at fs.nr_open.
+  rlim_t target = limit.rlim_max;
+  if (target == RLIM_INFINITY) {
+    unsigned long nr_open = 0;
+    std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+    target = nr_open > 0 ? nr_open : 1 << 20;
+  }
+  if (limit.rlim_cur >= target) return;
   const rlim_t before = limit.rlim_cur;
-  limit.rlim_cur = limit.rlim_max;
+  limit.rlim_cur = target;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    log.Warn("cannot raise the open-file limit", {{"soft", static_cast<int64_t>(before)}});
+    log.Warn("cannot raise the open-file limit",
+             {{"soft", static_cast<int64_t>(before)}, {"error", std::strerror(errno)}});
   }
 }
 
