@@ -1,6 +1,7 @@
 #include "operator/sharing/pusher.h"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_set>
 
 namespace cte::sharing {
@@ -129,9 +130,25 @@ Status Pusher::ClaimAhead(const store::LedgerTarget& target, const std::string& 
                           const std::vector<std::string>& adding) {
   std::vector<std::string> claim = owned_before;
   claim.insert(claim.end(), adding.begin(), adding.end());
-  claim = SortedUnique(std::move(claim));
-  if (has_ledger && claim == SortedUnique(owned_before)) return Status::Ok();
-  return WriteLedger(target, owner, std::move(claim));
+  if (!has_ledger) return WriteLedger(target, owner, std::move(claim));
+  return UpdateLedger(target, owner, SortedUnique(owned_before), std::move(claim));
+}
+
+Status Pusher::UpdateLedger(const store::LedgerTarget& target, const std::string& owner,
+                            const std::vector<std::string>& held,
+                            std::vector<std::string> entries) {
+  entries = SortedUnique(std::move(entries));
+  std::vector<std::string> added, removed;
+  std::set_difference(entries.begin(), entries.end(), held.begin(), held.end(),
+                      std::back_inserter(added));
+  std::set_difference(held.begin(), held.end(), entries.begin(), entries.end(),
+                      std::back_inserter(removed));
+  if (added.empty() && removed.empty()) return Status::Ok();
+  const WallTime now = clock_.WallNow();
+  store::WriteBatch batch;
+  if (!removed.empty()) batch.Add(store::LedgerRemove{target, now, std::move(removed)});
+  if (!added.empty()) batch.Add(store::LedgerAdd{target, owner, now, std::move(added)});
+  return store_.Commit(std::move(batch)).status();
 }
 
 Status Pusher::WriteLedger(const store::LedgerTarget& target, const std::string& owner,
@@ -284,8 +301,10 @@ TargetResult Pusher::SyncUrlList(const TargetRequest& request) {
     result.list_bytes = ListBytes(change.result);
   }
   // Recorded only now that the tenant accepted the write; unchanged ledgers are not rewritten.
-  if (!has_ledger || SortedUnique(change.owned) != ledger_now) {
-    if (Status s = WriteLedger(request.target, request.owner, change.owned); !s.ok()) {
+  {
+    Status s = has_ledger ? UpdateLedger(request.target, request.owner, ledger_now, change.owned)
+                          : WriteLedger(request.target, request.owner, change.owned);
+    if (!s.ok()) {
       result.status = s;
       return result;
     }

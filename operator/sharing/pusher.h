@@ -114,6 +114,10 @@ class Pusher {
   Status ClaimAhead(const store::LedgerTarget& target, const std::string& owner,
                     const std::vector<std::string>& owned_before, bool has_ledger,
                     const std::vector<std::string>& adding);
+  // Makes `owner`'s ledger of `target`, which holds `held` (sorted, unique), hold `entries`,
+  // writing only the difference (a 300,000-entry ledger is not rewritten for one append).
+  Status UpdateLedger(const store::LedgerTarget& target, const std::string& owner,
+                      const std::vector<std::string>& held, std::vector<std::string> entries);
 
   netskope::TenantClient& client_;
   store::IndicatorStore& store_;
