@@ -44,16 +44,7 @@ class EngineTest : public ::testing::Test {
     sim_ = std::make_unique<tenantsim::TenantSimulator>(o, clock_);
     ASSERT_TRUE(sim_->Start("127.0.0.1", 0).ok());
     transport_ = netskope::NewTenantTransport({});
-    netskope::TenantRateLimits limits;
-    limits.v2.requests = 50;
-    netskope::NetskopeClientOptions co;
-    co.tenant = "acme";
-    co.base_url = sim_->url();
-    co.v1_token = SecretString(kV1);
-    co.v2_token = SecretString(kV2);
-    client_ = std::make_unique<netskope::NetskopeClient>(
-        co, *transport_, clock_, random_,
-        std::make_shared<netskope::TenantRateLimiter>(clock_, limits));
+    client_ = MakeClient();
     auto opened = store::SqliteIndicatorStore::Open({dir_.File("indicators.db")});
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(opened).value();
@@ -135,6 +126,22 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<tenantsim::TenantSimulator> sim_;
   std::unique_ptr<http::HttpTransport> transport_;
   std::unique_ptr<netskope::NetskopeClient> client_;
+
+  // A client of the simulator; max_attempts 1 for a failure the test wants at once (the
+  // default retries back off for seconds of real time).
+  std::unique_ptr<netskope::NetskopeClient> MakeClient(int max_attempts = 4) {
+    netskope::TenantRateLimits limits;
+    limits.v2.requests = 50;
+    netskope::NetskopeClientOptions co;
+    co.tenant = "acme";
+    co.base_url = sim_->url();
+    co.v1_token = SecretString(kV1);
+    co.v2_token = SecretString(kV2);
+    co.retry.max_attempts = max_attempts;
+    return std::make_unique<netskope::NetskopeClient>(
+        co, *transport_, clock_, random_,
+        std::make_shared<netskope::TenantRateLimiter>(clock_, limits));
+  }
   std::unique_ptr<store::SqliteIndicatorStore> store_;
   std::unique_ptr<SharingEngine> engine_;
   std::shared_ptr<const CompiledRule> everything_;
@@ -347,16 +354,7 @@ TEST_F(EngineTest, AWriteTheTenantAppliedButNeverAnsweredStaysOurs) {
   f.kind = tenantsim::Fault::Kind::kResetAfter;
   f.count = -1;
   sim_->AddFault(f);
-  netskope::NetskopeClientOptions co;
-  co.tenant = "acme";
-  co.base_url = sim_->url();
-  co.v2_token = SecretString(kV2);
-  co.retry.max_attempts = 1;
-  netskope::TenantRateLimits limits;
-  limits.v2.requests = 50;
-  netskope::NetskopeClient once(co, *transport_, clock_, random_,
-                                std::make_shared<netskope::TenantRateLimiter>(clock_, limits));
-  engine_->RunCycle(kTenant, once, {c});
+  engine_->RunCycle(kTenant, *MakeClient(1), {c});
   EXPECT_EQ(engine_->Outcome(c.key)->state, State::kFailed);
   sim_->ClearFaults();
 
@@ -371,6 +369,7 @@ TEST_F(EngineTest, AWriteTheTenantAppliedButNeverAnsweredStaysOurs) {
 }
 
 TEST_F(EngineTest, SuspendedSendsNothingAndAFailedDeployIsRetried) {
+  client_ = MakeClient(1);  // the next cycle retries the deploy, not the client
   Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
   ResolvedSharing c = Config("to-urls", "cte-malsites");
   c.suspended = true;
@@ -394,6 +393,7 @@ TEST_F(EngineTest, SuspendedSendsNothingAndAFailedDeployIsRetried) {
 }
 
 TEST_F(EngineTest, ARetractionWhoseDeployFailedIsDeployedBeforeItFinishes) {
+  client_ = MakeClient(1);  // the next cycle deploys again, not the client
   Push({Ind("ours.example", store::IndicatorType::kUrl, kFeed)});
   ResolvedSharing c = Config("to-shared", "shared-list");
   ASSERT_EQ(Cycle({c}).state, State::kSynced);
