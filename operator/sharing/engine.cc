@@ -148,6 +148,24 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
   Pusher pusher(client, store_, clock_, log_.With("tenant", tenant));
   std::sort(configurations.begin(), configurations.end(), Before);
   std::map<std::pair<int, std::string>, std::string> writers;  // (kind, list) -> winner
+  // A configuration whose target changed (a renamed list, another type) still holds the ledger of
+  // its old list here. It keeps that list until its entries there are taken back or left (after
+  // the loop below): no other configuration writes it meanwhile, which would also take over the
+  // ledger and leave those entries on the list for good.
+  std::map<std::string, std::vector<store::LedgerTarget>> old_targets;  // key -> old lists here
+  for (const auto& c : configurations) {
+    auto targets = store_.LedgerTargetsOf(c.key);
+    if (!targets.ok()) {
+      log_.Warn("cannot read the ledger",
+                {{"configuration", c.key}, {"error", targets.status().ToString()}});
+      continue;
+    }
+    for (auto& old : *targets) {
+      if (old.tenant != tenant || old == c.target) continue;
+      writers.emplace(std::make_pair(static_cast<int>(old.kind), old.list_name), c.key);
+      old_targets[c.key].push_back(std::move(old));
+    }
+  }
   std::map<std::string, SyncOutcome> results;
   bool needs_deploy = false;
   for (const auto& c : configurations) {
@@ -182,11 +200,11 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
     }
     results[c.key] = std::move(out);
   }
-  // A configuration whose target changed (a renamed list, another type) still holds the ledger of
-  // its old list on this tenant: Retract takes its entries back from there, Orphan leaves them;
-  // either way the old ledger is forgotten once that is in effect. Only once the current list is
-  // written (or, for a deletion, taken back): entries never leave the tenant while the list that
-  // should now carry them does not (a conflict, a failure, suspend or a muted rule).
+  // The old lists of configurations whose target changed: Retract takes their entries back from
+  // there, Orphan leaves them; either way the old ledger is forgotten once that is in effect.
+  // Only once the current list is written (or, for a deletion, taken back): entries never leave
+  // the tenant while the list that should now carry them does not (a conflict, a failure,
+  // suspend or a muted rule).
   std::vector<std::pair<std::string, store::LedgerTarget>> abandoned;
   for (const auto& c : configurations) {
     if (interrupted()) break;
@@ -195,14 +213,7 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
         c.deleting ? out.state == SyncOutcome::State::kFinalized && out.conflict_with.empty()
                    : out.state == SyncOutcome::State::kSynced;
     if (!settled) continue;
-    auto targets = store_.LedgerTargetsOf(c.key);
-    if (!targets.ok()) {
-      log_.Warn("cannot read the ledger",
-                {{"configuration", c.key}, {"error", targets.status().ToString()}});
-      continue;
-    }
-    for (const auto& old : *targets) {
-      if (old.tenant != tenant || old == c.target) continue;
+    for (const auto& old : old_targets[c.key]) {
       if (c.deletion_policy == api::DeletionPolicy::kRetract) {
         TargetResult r = pusher.Retract(c.key, old, c.url_list_type);
         if (!r.status.ok()) {

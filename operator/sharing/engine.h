@@ -14,7 +14,8 @@
 // - A configuration being deleted retracts (deletionPolicy Retract) or forgets (Orphan) its
 //   entries; its outcome says when that is done, so the finalizer can go.
 // - A configuration whose target changed takes its entries back from its old list on the tenant
-//   (deletionPolicy Retract) or leaves them (Orphan), and forgets the old ledger.
+//   (deletionPolicy Retract) or leaves them (Orphan), and forgets the old ledger; until then no
+//   other configuration of the tenant writes that list.
 // - URL-list writes are deployed with one deploy after all of them, when any was written.
 //
 // Thread-safety: RunCycle is called for one tenant at a time (the caller's work queue serializes

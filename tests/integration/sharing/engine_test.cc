@@ -444,6 +444,31 @@ TEST_F(EngineTest, SharedOwnershipNeverChangesTheTypeOfAnAdministratorsList) {
   EXPECT_EQ(Deployed("shared-list"), std::vector<std::string>{"admin.example"});
 }
 
+// A configuration that moves to another list keeps the old one until its entries there are
+// taken back: one that waited for that list (in conflict) must not take it, and its ledger, over
+// first, or the mover's entries would stay on it for good.
+TEST_F(EngineTest, AListIsHandedOverOnlyAfterTheMoverTookItsEntriesBack) {
+  const store::SourceRef other{"team-a", "other-feed"};
+  Push({Ind("x.example", store::IndicatorType::kUrl, kFeed),
+        Ind("y.example", store::IndicatorType::kUrl, other)});
+  ResolvedSharing x = Config("x", "cte-a");
+  ResolvedSharing y = Config("y", "cte-a");
+  y.creation_timestamp = "2026-02-01T00:00:00Z";  // newer: waits while x writes cte-a
+  y.source = other;
+  engine_->RunCycle(kTenant, *client_, {x, y});
+  EXPECT_EQ(engine_->Outcome(y.key)->state, State::kConflict);
+  ResolvedSharing moved = x;
+  moved.target.list_name = "cte-b";
+  for (int i = 0; i < 2; ++i) engine_->RunCycle(kTenant, *client_, {moved, y});
+  EXPECT_EQ(engine_->Outcome(moved.key)->state, State::kSynced);
+  EXPECT_EQ(engine_->Outcome(y.key)->state, State::kSynced) << engine_->Outcome(y.key)->message;
+  EXPECT_EQ(Deployed("cte-b"), std::vector<std::string>{"x.example"});
+  EXPECT_EQ(Deployed("cte-a"), std::vector<std::string>{"y.example"});
+  auto ledger = store_->GetLedger(y.target);
+  ASSERT_TRUE(ledger.ok() && ledger->has_value());
+  EXPECT_EQ((*ledger)->owner, y.key);
+}
+
 TEST_F(EngineTest, ARenamedListTakesItsEntriesBackFromTheOldOne) {
   Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
   ResolvedSharing c = Config("to-shared", "shared-list");
