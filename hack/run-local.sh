@@ -138,17 +138,17 @@ curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: applic
                   {"value":"44d88612fea8a8f36de82e1278abb02f","type":"md5","source":"threat-feed","comments":"EICAR"}]' \
   "http://$ingest/api/cte/indicators"
 
-# Converged: the URL list holds (deployed) the three URL-type indicators, the file-hash list the
-# three hashes of the alerts, and every resource is Ready.
+# Converged: the URL list holds (deployed) exactly the three URL-type indicators, the file-hash
+# list exactly the three hashes of the alerts, and every resource is Ready.
 url_list_converged() {
   curl -sf "$sim/__sim/urllists" | jq -e '.urlLists[] | select(.name == "cte-threat-feed") |
     (.applied.urls // []) as $u | (.pending == false) and
-    ([ "malware-drop.example.net", "http://phish.example.org/login", "203.0.113.7" ] - $u | length == 0)'
+    ($u | sort) == ([ "malware-drop.example.net", "http://phish.example.org/login", "203.0.113.7" ] | sort)'
 }
 hash_list_converged() {
   curl -sf "$sim/__sim/filehashlists" | jq -e '.fileHashLists[] | select(.name == "cte-malware-hashes") |
-    ([ "44d88612fea8a8f36de82e1278abb02f", "e1112134b6dcc8bed54e0e34d8ac272d",
-       "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f" ] - .hashes | length == 0)'
+    (.hashes | sort) == ([ "44d88612fea8a8f36de82e1278abb02f", "e1112134b6dcc8bed54e0e34d8ac272d",
+       "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f" ] | sort)'
 }
 all_ready() {
   k get netskopetenants,cteplugins,businessrules,sharingconfigurations -A -o json |

@@ -51,7 +51,8 @@ struct SqliteStoreOptions {
   // SQLite's default of 1,000 pages of 4 KiB): the unique index takes new values on random
   // pages, so a group commit dirties nearly a page per new hash, and a large WAL lets a page
   // changed by many transactions be copied once: +40% rows per second against 40 MiB for raw
-  // inserts of ingest_bench's rows, 4,000 per transaction. The volume needs room for it.
+  // inserts of ingest_bench's rows, 4,000 per transaction. The volume needs room for it. At least
+  // 1,000 pages (SQLite's default) whatever this says.
   int64_t checkpoint_bytes = int64_t{256} << 20;
   // Page size of a new file (an existing file keeps its own). 8 KiB rather than SQLite's 4 KiB:
   // a grouped transaction of a few thousand rows dirties fewer pages of the unique index (10-15%
