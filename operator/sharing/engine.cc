@@ -42,6 +42,14 @@ std::optional<SyncOutcome> SharingEngine::Outcome(const std::string& key) const 
 }
 
 Status SharingEngine::Orphan(const std::string& key) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_cycle_.count(key)) {
+      return UnavailableError("SharingConfiguration " + key +
+                              " is being synced; its ledger is forgotten once that ends");
+    }
+    orphaned_.insert(key);  // a cycle from now on only forgets for it
+  }
   auto targets = store_.LedgerTargetsOf(key);
   if (!targets.ok()) return targets.status();
   for (const auto& t : *targets) {
@@ -79,6 +87,7 @@ void SharingEngine::Forget(const std::string& key) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     outcomes_.erase(key);
+    orphaned_.erase(key);
     if (auto mine = claim_of_.find(key); mine != claim_of_.end()) {
       auto held = claims_.find(mine->second);
       if (held != claims_.end() && held->second.key == key) claims_.erase(held);
@@ -145,6 +154,28 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
                                                  const std::function<bool()>& cancelled,
                                                  const std::function<bool()>& stopping) {
   auto interrupted = [&] { return cancelled && cancelled(); };
+  {
+    // A configuration orphaned after the caller resolved it is being deleted: forget only. The
+    // others are marked as in a cycle, so Orphan() waits for it to end.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : configurations) {
+      if (orphaned_.count(c.key)) {
+        c.deleting = true;
+        c.deletion_policy = api::DeletionPolicy::kOrphan;
+      }
+      ++in_cycle_[c.key];
+    }
+  }
+  struct CycleEnd {
+    SharingEngine& engine;
+    const std::vector<ResolvedSharing>& configurations;
+    ~CycleEnd() {
+      std::lock_guard<std::mutex> lock(engine.mu_);
+      for (const auto& c : configurations) {
+        if (--engine.in_cycle_[c.key] == 0) engine.in_cycle_.erase(c.key);
+      }
+    }
+  } cycle_end{*this, configurations};
   Pusher pusher(client, store_, clock_, log_.With("tenant", tenant));
   std::sort(configurations.begin(), configurations.end(), Before);
   std::map<std::pair<int, std::string>, std::string> writers;  // (kind, list) -> winner

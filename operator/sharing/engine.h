@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -106,7 +107,9 @@ class SharingEngine {
   // Forgets a configuration that is gone (its metrics series and its claim on a list too).
   void Forget(const std::string& key);
   // deletionPolicy Orphan needs no tenant: forgets every ledger `key` holds (its current
-  // target's and any left from an earlier target).
+  // target's and any left from an earlier target). Unavailable while a cycle is syncing `key`
+  // (it may write the ledger again; retry); cycles that start later only forget for it, until
+  // Forget(key).
   Status Orphan(const std::string& key);
 
  private:
@@ -133,6 +136,8 @@ class SharingEngine {
   std::map<ClaimKey, ListClaim> claims_;
   std::map<std::string, ClaimKey> claim_of_;  // configuration key -> its claim
   std::map<std::pair<std::string, std::string>, int64_t> list_ids_;  // (tenant, list) -> id
+  std::map<std::string, int> in_cycle_;  // configuration key -> cycles running with it
+  std::set<std::string> orphaned_;       // Orphan() went through; until Forget()
 };
 
 }  // namespace cte::sharing

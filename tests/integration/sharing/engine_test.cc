@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "hack/tenant-simulator/tenant_simulator.h"
 #include "operator/netskope/netskope_client.h"
@@ -467,6 +468,37 @@ TEST_F(EngineTest, AListIsHandedOverOnlyAfterTheMoverTookItsEntriesBack) {
   auto ledger = store_->GetLedger(y.target);
   ASSERT_TRUE(ledger.ok() && ledger->has_value());
   EXPECT_EQ((*ledger)->owner, y.key);
+}
+
+// deletionPolicy Orphan while a cycle is writing the list: the cycle must not write the ledger
+// back after Orphan forgot it (the finalizer would go and leave a ledger nobody owns).
+TEST_F(EngineTest, OrphanDuringACycleLeavesNoLedgerBehind) {
+  Push({Ind("a.example", store::IndicatorType::kUrl, kFeed)});
+  ResolvedSharing c = Config("to-urls", "cte-slow");
+  tenantsim::Fault slow;
+  slow.method = "POST";
+  slow.path = "/api/v2/policy/urllist";
+  slow.kind = tenantsim::Fault::Kind::kLatency;
+  slow.latency = std::chrono::milliseconds(300);
+  slow.count = 1;
+  sim_->AddFault(slow);
+  std::thread cycle([&] { engine_->RunCycle(kTenant, *client_, {c}); });
+  // The ledger is claimed ahead of the (slow) create: the cycle is inside its write now.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!store_->GetLedger(c.target)->has_value()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the cycle never claimed the list";
+    std::this_thread::yield();
+  }
+  Status during = engine_->Orphan(c.key);
+  EXPECT_EQ(during.code(), StatusCode::kUnavailable) << during.ToString();
+  cycle.join();
+  ASSERT_TRUE(engine_->Orphan(c.key).ok());  // the reconciler's retry
+  EXPECT_FALSE(store_->GetLedger(c.target)->has_value());
+  // A cycle that still resolved it as live only forgets now.
+  engine_->RunCycle(kTenant, *client_, {c});
+  EXPECT_EQ(engine_->Outcome(c.key)->state, State::kFinalized);
+  EXPECT_FALSE(store_->GetLedger(c.target)->has_value());
+  EXPECT_EQ(Deployed("cte-slow"), std::vector<std::string>{"a.example"});  // left as it is
 }
 
 TEST_F(EngineTest, ARenamedListTakesItsEntriesBackFromTheOldOne) {
