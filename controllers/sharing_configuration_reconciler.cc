@@ -77,7 +77,9 @@ kube::Result SharingConfigurationReconciler::Finalize(const api::SharingConfigur
   const std::string key = Key(s.metadata.namespace_name, s.metadata.name);
   if (!kube::HasFinalizer(raw, kSharingFinalizer)) return kube::Result::Ok();
   auto outcome = engine_.Outcome(key);
-  if (outcome && outcome->state == sharing::SyncOutcome::State::kFinalized) {
+  // (An outcome of an earlier object of the same name does not count.)
+  if (outcome && outcome->state == sharing::SyncOutcome::State::kFinalized &&
+      outcome->uid == s.metadata.uid) {
     auto removed = kube::RemoveFinalizer(client_, kSharings, raw, kSharingFinalizer);
     if (!removed.ok()) return kube::Result::FromStatus(removed.status());
     engine_.Forget(key);
@@ -90,7 +92,9 @@ kube::Result SharingConfigurationReconciler::Finalize(const api::SharingConfigur
   if (s.spec.DeletionPolicyOrDefault() == api::DeletionPolicy::kOrphan) {
     // Leaving the entries needs no tenant: forget the ledger and let go, even when the tenant
     // is not Ready or the destination is gone.
-    if (Status st = engine_.Orphan(key); !st.ok()) return kube::Result::Error(st);
+    if (Status st = engine_.Orphan(key, s.metadata.uid); !st.ok()) {
+      return kube::Result::Error(st);
+    }
     auto removed = kube::RemoveFinalizer(client_, kSharings, raw, kSharingFinalizer);
     if (!removed.ok()) return kube::Result::FromStatus(removed.status());
     engine_.Forget(key);
@@ -213,7 +217,7 @@ kube::Result SharingConfigurationReconciler::Reconcile(const kube::Request& req,
   const bool requested = update.status().value("lastHandledReconcileAt", std::string()) != handled;
   auto outcome = engine_.Outcome(req.Key());
   if (!outcome || outcome->generation != s.metadata.generation || requested ||
-      outcome->state == sharing::SyncOutcome::State::kFinalized) {
+      outcome->uid != s.metadata.uid || outcome->state == sharing::SyncOutcome::State::kFinalized) {
     sync_.Trigger(r.tenant_key);
     SetHealth(update, Health::kProgressing, "SyncPending",
               "waiting for the sync cycle of NetskopeTenant " + r.tenant_key);

@@ -96,6 +96,7 @@ Resolution SharingResolver::Resolve(const api::SharingConfiguration& s, const nl
   out.key = Key(ns, s.metadata.name);
   out.generation = s.metadata.generation;
   out.creation_timestamp = raw.value("/metadata/creationTimestamp"_json_pointer, std::string());
+  out.uid = s.metadata.uid;
   out.target.tenant = r.tenant_key;
   // Lists belong to the tenant: two NetskopeTenants may name the same one (keyed like the rate
   // limiter, by tenantName, whatever apiBaseURL says).

@@ -41,14 +41,14 @@ std::optional<SyncOutcome> SharingEngine::Outcome(const std::string& key) const 
   return it->second;
 }
 
-Status SharingEngine::Orphan(const std::string& key) {
+Status SharingEngine::Orphan(const std::string& key, const std::string& uid) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    orphaned_[key] = uid;  // cycles from now on only forget for it
     if (in_cycle_.count(key)) {
       return UnavailableError("SharingConfiguration " + key +
                               " is being synced; its ledger is forgotten once that ends");
     }
-    orphaned_.insert(key);  // a cycle from now on only forgets for it
   }
   auto targets = store_.LedgerTargetsOf(key);
   if (!targets.ok()) return targets.status();
@@ -87,7 +87,6 @@ void SharingEngine::Forget(const std::string& key) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     outcomes_.erase(key);
-    orphaned_.erase(key);
     if (auto mine = claim_of_.find(key); mine != claim_of_.end()) {
       auto held = claims_.find(mine->second);
       if (held != claims_.end() && held->second.key == key) claims_.erase(held);
@@ -154,28 +153,34 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
                                                  const std::function<bool()>& cancelled,
                                                  const std::function<bool()>& stopping) {
   auto interrupted = [&] { return cancelled && cancelled(); };
+  std::vector<std::string> writing;  // keys that may write their ledgers (counted in in_cycle_)
   {
     // A configuration orphaned after the caller resolved it is being deleted: forget only. The
-    // others are marked as in a cycle, so Orphan() waits for it to end.
+    // others may write their ledgers, so Orphan() waits for this cycle to end.
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& c : configurations) {
-      if (orphaned_.count(c.key)) {
+      auto orphaned = orphaned_.find(c.key);
+      if (orphaned != orphaned_.end() && orphaned->second == c.uid) {
         c.deleting = true;
         c.deletion_policy = api::DeletionPolicy::kOrphan;
+      } else if (orphaned != orphaned_.end()) {
+        orphaned_.erase(orphaned);  // re-created under the same name since
       }
+      if (c.deleting && c.deletion_policy == api::DeletionPolicy::kOrphan) continue;
       ++in_cycle_[c.key];
+      writing.push_back(c.key);
     }
   }
   struct CycleEnd {
     SharingEngine& engine;
-    const std::vector<ResolvedSharing>& configurations;
+    const std::vector<std::string>& keys;
     ~CycleEnd() {
       std::lock_guard<std::mutex> lock(engine.mu_);
-      for (const auto& c : configurations) {
-        if (--engine.in_cycle_[c.key] == 0) engine.in_cycle_.erase(c.key);
+      for (const auto& key : keys) {
+        if (--engine.in_cycle_[key] == 0) engine.in_cycle_.erase(key);
       }
     }
-  } cycle_end{*this, configurations};
+  } cycle_end{*this, writing};
   Pusher pusher(client, store_, clock_, log_.With("tenant", tenant));
   std::sort(configurations.begin(), configurations.end(), Before);
   std::map<std::pair<int, std::string>, std::string> writers;  // (kind, list) -> winner
@@ -184,12 +189,12 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
   // the loop below): no other configuration writes it meanwhile, which would also take over the
   // ledger and leave those entries on the list for good.
   std::map<std::string, std::vector<store::LedgerTarget>> old_targets;  // key -> old lists here
+  Status ledgers_read;  // without them no list can be known free: nothing is written
   for (const auto& c : configurations) {
     auto targets = store_.LedgerTargetsOf(c.key);
     if (!targets.ok()) {
-      log_.Warn("cannot read the ledger",
-                {{"configuration", c.key}, {"error", targets.status().ToString()}});
-      continue;
+      ledgers_read = targets.status();
+      break;
     }
     for (auto& old : *targets) {
       if (old.tenant != tenant || old == c.target) continue;
@@ -212,7 +217,12 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
       it->second = holder;
       first = false;
     }
-    if (!first) {
+    if (!ledgers_read.ok()) {
+      out.state = SyncOutcome::State::kFailed;
+      out.generation = c.generation;
+      out.result.status = ledgers_read;
+      out.message = "cannot read the ledgers: " + ledgers_read.ToString();
+    } else if (!first) {
       out.state = c.deleting ? SyncOutcome::State::kFinalized : SyncOutcome::State::kConflict;
       out.generation = c.generation;
       out.conflict_with = it->second;
@@ -229,6 +239,7 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
       out = SyncOne(c, pusher);
       needs_deploy = needs_deploy || out.result.needs_deploy;
     }
+    out.uid = c.uid;
     results[c.key] = std::move(out);
   }
   // The old lists of configurations whose target changed: Retract takes their entries back from
@@ -240,9 +251,9 @@ std::vector<std::string> SharingEngine::RunCycle(const std::string& tenant,
   for (const auto& c : configurations) {
     if (interrupted()) break;
     SyncOutcome& out = results[c.key];
-    const bool settled =
-        c.deleting ? out.state == SyncOutcome::State::kFinalized && out.conflict_with.empty()
-                   : out.state == SyncOutcome::State::kSynced;
+    // A deletion in conflict on its current list never wrote it, but its earlier lists are its.
+    const bool settled = c.deleting ? out.state == SyncOutcome::State::kFinalized
+                                    : out.state == SyncOutcome::State::kSynced;
     if (!settled) continue;
     for (const auto& old : old_targets[c.key]) {
       if (c.deletion_policy == api::DeletionPolicy::kRetract) {

@@ -49,6 +49,7 @@ struct ResolvedSharing {
   std::string key;  // "namespace/name"
   int64_t generation = 0;
   std::string creation_timestamp;  // RFC 3339, for conflict order
+  std::string uid;                 // tells a configuration re-created under the same name apart
   // The tenant (spec.tenantName): lists belong to it, and two NetskopeTenants (in two
   // namespaces, say) may name the same one.
   std::string host;
@@ -81,6 +82,7 @@ struct SyncOutcome {
   std::string conflict_with;           // kConflict: the configuration that writes the list
   TargetResult result;
   bool deploy_failed = false;
+  std::string uid;  // of the configuration this outcome is for
 };
 
 class SharingEngine {
@@ -107,10 +109,10 @@ class SharingEngine {
   // Forgets a configuration that is gone (its metrics series and its claim on a list too).
   void Forget(const std::string& key);
   // deletionPolicy Orphan needs no tenant: forgets every ledger `key` holds (its current
-  // target's and any left from an earlier target). Unavailable while a cycle is syncing `key`
-  // (it may write the ledger again; retry); cycles that start later only forget for it, until
-  // Forget(key).
-  Status Orphan(const std::string& key);
+  // target's and any left from an earlier target). From the call on, cycles only forget for the
+  // configuration with this `uid` (one resolved before the deletion included); Unavailable while
+  // a cycle that may still write its ledger is running (retry: that is at most one cycle).
+  Status Orphan(const std::string& key, const std::string& uid);
 
  private:
   SyncOutcome SyncOne(const ResolvedSharing& c, Pusher& pusher);
@@ -136,8 +138,10 @@ class SharingEngine {
   std::map<ClaimKey, ListClaim> claims_;
   std::map<std::string, ClaimKey> claim_of_;  // configuration key -> its claim
   std::map<std::pair<std::string, std::string>, int64_t> list_ids_;  // (tenant, list) -> id
-  std::map<std::string, int> in_cycle_;  // configuration key -> cycles running with it
-  std::set<std::string> orphaned_;       // Orphan() went through; until Forget()
+  std::map<std::string, int> in_cycle_;  // configuration key -> cycles that may write for it
+  // key -> uid of a configuration Orphan() was called for. Kept after Forget(): a cycle resolved
+  // before the deletion may start later; dropped when the key comes back with another uid.
+  std::map<std::string, std::string> orphaned_;
 };
 
 }  // namespace cte::sharing

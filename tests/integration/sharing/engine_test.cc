@@ -83,6 +83,7 @@ class EngineTest : public ::testing::Test {
     c.key = "team-a/" + name;
     c.generation = 1;
     c.creation_timestamp = "2026-01-01T00:00:00Z";
+    c.uid = "uid-" + name;
     c.target = {kTenant, kind, list};
     c.source = kFeed;
     c.rule = everything_;
@@ -489,16 +490,46 @@ TEST_F(EngineTest, OrphanDuringACycleLeavesNoLedgerBehind) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the cycle never claimed the list";
     std::this_thread::yield();
   }
-  Status during = engine_->Orphan(c.key);
+  Status during = engine_->Orphan(c.key, c.uid);
   EXPECT_EQ(during.code(), StatusCode::kUnavailable) << during.ToString();
   cycle.join();
-  ASSERT_TRUE(engine_->Orphan(c.key).ok());  // the reconciler's retry
+  ASSERT_TRUE(engine_->Orphan(c.key, c.uid).ok());  // the reconciler's retry
   EXPECT_FALSE(store_->GetLedger(c.target)->has_value());
-  // A cycle that still resolved it as live only forgets now.
+  engine_->Forget(c.key);  // the finalizer went, the object is gone
+  // A cycle that resolved it as live before the deletion, starting only now: it only forgets.
   engine_->RunCycle(kTenant, *client_, {c});
   EXPECT_EQ(engine_->Outcome(c.key)->state, State::kFinalized);
   EXPECT_FALSE(store_->GetLedger(c.target)->has_value());
   EXPECT_EQ(Deployed("cte-slow"), std::vector<std::string>{"a.example"});  // left as it is
+  // Re-created under the same name: a new configuration that syncs.
+  ResolvedSharing again = c;
+  again.uid = "uid-again";
+  EXPECT_EQ(Cycle({again}).state, State::kSynced);
+  EXPECT_TRUE(store_->GetLedger(c.target)->has_value());
+}
+
+// A configuration deleted while its current list is another's (it moved there and met a
+// conflict) still takes its entries back from the list it wrote before.
+TEST_F(EngineTest, ADeletionInConflictRetractsFromItsEarlierList) {
+  const store::SourceRef other{"team-a", "other-feed"};
+  Push({Ind("x.example", store::IndicatorType::kUrl, kFeed),
+        Ind("y.example", store::IndicatorType::kUrl, other)});
+  ResolvedSharing x = Config("x", "cte-a");
+  ResolvedSharing y = Config("y", "cte-b");
+  y.creation_timestamp = "2025-01-01T00:00:00Z";  // older: keeps cte-b
+  y.source = other;
+  engine_->RunCycle(kTenant, *client_, {x, y});
+  ASSERT_EQ(Deployed("cte-a"), std::vector<std::string>{"x.example"});
+  ResolvedSharing moved = x;
+  moved.target.list_name = "cte-b";
+  engine_->RunCycle(kTenant, *client_, {moved, y});
+  ASSERT_EQ(engine_->Outcome(x.key)->state, State::kConflict);
+  moved.deleting = true;  // deletionPolicy Retract
+  engine_->RunCycle(kTenant, *client_, {moved, y});
+  EXPECT_EQ(engine_->Outcome(x.key)->state, State::kFinalized);
+  EXPECT_EQ(Deployed("cte-a"), std::vector<std::string>{"cedefaultpush.io"});  // x's entry left
+  EXPECT_FALSE(store_->GetLedger(x.target)->has_value());
+  EXPECT_EQ(Deployed("cte-b"), std::vector<std::string>{"y.example"});
 }
 
 TEST_F(EngineTest, ARenamedListTakesItsEntriesBackFromTheOldOne) {
