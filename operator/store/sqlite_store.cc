@@ -422,7 +422,7 @@ SqliteIndicatorStore::~SqliteIndicatorStore() {
 }
 
 SqliteIndicatorStore::Stats SqliteIndicatorStore::stats() const {
-  return {transactions_.load(), batches_.load()};
+  return {transactions_.load(), batches_.load(), replays_.load()};
 }
 
 size_t SqliteIndicatorStore::queued() const {
@@ -468,41 +468,64 @@ void SqliteIndicatorStore::WriterLoop() {
 }
 
 void SqliteIndicatorStore::RunGroup(std::vector<Pending*>& group) {
+  // Batches rarely fail once validated, so the group first runs without savepoints: a savepoint
+  // copies every page it is the first to change into the statement journal, and new values land
+  // on a fresh page of the unique index nearly every time (about 15% of a group's time).
+  if (auto refused = RunGroupOnce(group, nullptr)) {
+    replays_.fetch_add(1, std::memory_order_relaxed);
+    (void)RunGroupOnce(group, &*refused);  // answers everyone: the replay never refuses
+  }
+}
+
+std::optional<SqliteIndicatorStore::Refusal> SqliteIndicatorStore::RunGroupOnce(
+    std::vector<Pending*>& group, const Refusal* refused) {
+  const bool savepoints = refused != nullptr;
   std::vector<StatusOr<BatchResult>> results;
   std::vector<std::vector<ChangeEvent>> events(group.size());
   results.reserve(group.size());
   GroupState state;
 
   auto fail_all = [&](const Status& s) {
-    for (auto* p : group) p->done.set_value(s);
+    for (size_t i = 0; i < group.size(); ++i) {
+      group[i]->done.set_value(refused && refused->index == i ? refused->status : s);
+    }
   };
   if (Status s = writer_->Exec("BEGIN IMMEDIATE"); !s.ok()) {
     log_.Error("indicator store: cannot begin a transaction", {{"error", s.message()}});
     fail_all(Status(StatusCode::kUnavailable, "indicator store: " + s.message()));
-    return;
+    return std::nullopt;
   }
-  bool aborted = false;  // SQLite rolled the whole transaction back (I/O error, full disk...)
+  bool aborted = false;  // the transaction ended early: nothing of the group survives
   for (size_t i = 0; i < group.size(); ++i) {
+    if (refused && refused->index == i) {
+      results.emplace_back(refused->status);  // its writes were rolled back with the first pass
+      continue;
+    }
     if (aborted) {
       results.emplace_back(Busy("transaction aborted"));
       continue;
     }
     GroupState batch_state;
-    Status s = writer_->Exec("SAVEPOINT batch");
+    Status s = savepoints ? writer_->Exec("SAVEPOINT batch") : Status::Ok();
     StatusOr<BatchResult> r =
         s.ok() ? ApplyBatch(group[i]->batch, state, batch_state, events[i]) : s;
     if (sqlite3_get_autocommit(writer_->raw())) {
-      aborted = true;  // the failure ended the transaction: nothing of the group survives
+      aborted = true;  // SQLite rolled the whole transaction back (I/O error, full disk...)
       results.emplace_back(r.ok() ? Busy("transaction aborted") : r.status());
       continue;
     }
     if (r.ok()) {
-      (void)writer_->Exec("RELEASE batch");
+      if (savepoints) (void)writer_->Exec("RELEASE batch");
       state.new_ids.merge(batch_state.new_ids);
       state.new_refs.merge(batch_state.new_refs);
-    } else {
+    } else if (savepoints) {
       (void)writer_->Exec("ROLLBACK TO batch; RELEASE batch");
       events[i].clear();
+    } else {
+      (void)writer_->Exec("ROLLBACK");
+      if (group.size() > 1) return Refusal{i, r.status()};  // the others are replayed
+      group[0]->done.set_value(r.status());
+      return std::nullopt;
     }
     results.push_back(std::move(r));
   }
@@ -515,7 +538,7 @@ void SqliteIndicatorStore::RunGroup(std::vector<Pending*>& group) {
           results[i].ok() ? Status(StatusCode::kUnavailable, "indicator store: " + commit.message())
                           : results[i].status());
     }
-    return;
+    return std::nullopt;
   }
   {
     std::lock_guard<std::mutex> lock(sources_mu_);
@@ -530,6 +553,7 @@ void SqliteIndicatorStore::RunGroup(std::vector<Pending*>& group) {
   for (const auto& r : results) committed += r.ok() ? 1 : 0;
   batches_.fetch_add(committed, std::memory_order_relaxed);
   for (size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(results[i]));
+  return std::nullopt;
 }
 
 StatusOr<BatchResult> SqliteIndicatorStore::ApplyBatch(const WriteBatch& batch,

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "operator/store/sqlite_db.h"
 #include "operator/store/sqlite_schema.h"
 #include "tests/unit/store/store_test_support.h"
 
@@ -77,6 +79,73 @@ class SqliteStoreTest : public ::testing::Test {
       out.push_back(row.value);
     }
     return out;
+  }
+
+  // Commits `first` alone and holds the writer in its notification while `others` queue, one at
+  // a time and in this order; then lets them go, so they form one group. Returns their results.
+  std::vector<StatusOr<BatchResult>> CommitAsOneGroup(WriteBatch first,
+                                                      std::vector<WriteBatch> others) {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool held = false, release = false;
+    auto sub = store_->Subscribe([&](const ChangeEvent&) {
+      std::unique_lock<std::mutex> lock(mu);
+      if (held) return;
+      held = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    });
+    std::thread first_thread([&] { MustCommit(std::move(first)); });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return held; }));
+    }
+    std::vector<std::optional<StatusOr<BatchResult>>> results(others.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < others.size(); ++i) {
+      threads.emplace_back([&, i] { results[i] = store_->Commit(std::move(others[i])); });
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (store_->queued() < i + 1 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      EXPECT_EQ(store_->queued(), i + 1) << "batch " << i << " did not queue";
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    first_thread.join();
+    for (auto& t : threads) t.join();
+    std::vector<StatusOr<BatchResult>> out;
+    for (auto& r : results) out.push_back(r.value_or(Status(StatusCode::kInternal, "no result")));
+    return out;
+  }
+
+  // Rows of the sources table for one namespace, read past the store.
+  int64_t SourceRows(const std::string& ns) {
+    auto conn = sqlite::Connection::Open(dir_.File("indicators.db"), /*create=*/false);
+    if (!conn.ok()) return -1;
+    auto n = (*conn)->QueryInt("SELECT count(*) FROM sources WHERE namespace = '" + ns + "'");
+    return n.ok() ? *n : -1;
+  }
+
+  // Makes SQLite refuse inserting `value` with `raise` ("ABORT": the statement fails;
+  // "ROLLBACK": the whole transaction ends), as an I/O error or a constraint would at run time.
+  void RefuseValue(const std::string& value, const std::string& raise) {
+    auto conn = sqlite::Connection::Open(dir_.File("indicators.db"), /*create=*/false);
+    ASSERT_TRUE(conn.ok()) << conn.status().message();
+    ASSERT_TRUE((*conn)
+                    ->Exec("CREATE TRIGGER refuse_" + raise +
+                           " BEFORE INSERT ON indicators WHEN "
+                           "NEW.value = '" +
+                           value + "' BEGIN SELECT RAISE(" + raise +
+                           ", 'refused by the test'); END")
+                    .ok());
+  }
+
+  static WriteBatch UpsertBatch(std::vector<Indicator> inds) {
+    return WriteBatch().Add(UpsertIndicators{std::move(inds), At(1000)});
   }
 
   TempDir dir_;
@@ -350,43 +419,84 @@ TEST_F(SqliteStoreTest, CommittedDataSurvivesReopening) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentCommitsShareOneTransaction) {
-  // Hold the writer inside the first commit's notification until five more batches have queued,
-  // then every one of them must go into a single second transaction.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  std::atomic<int> events{0};
-  auto sub = store_->Subscribe([&](const ChangeEvent&) {
-    if (events.fetch_add(1) == 0) {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return release; });
-    }
-  });
-  std::thread first([&] { Upsert({Ind("first.example")}); });
-  std::vector<std::thread> others;
-  while (events.load() == 0) std::this_thread::yield();
+  // A source none of them has written before: each batch of the group must find the one the
+  // earlier batch created, not create it again.
+  std::vector<WriteBatch> others;
   for (int i = 0; i < 5; ++i) {
-    // A source none of them has written before: each batch of the group must find the one
-    // the earlier batch created, not create it again.
-    others.emplace_back([&, i] {
-      Upsert({Ind("v" + std::to_string(i) + ".example", IndicatorType::kUrl, kOther)});
-    });
+    others.push_back(
+        UpsertBatch({Ind("v" + std::to_string(i) + ".example", IndicatorType::kUrl, kOther)}));
   }
-  while (store_->queued() < 5) std::this_thread::yield();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
+  for (const auto& r : CommitAsOneGroup(UpsertBatch({Ind("first.example")}), std::move(others))) {
+    EXPECT_TRUE(r.ok()) << r.status().message();
   }
-  cv.notify_all();
-  first.join();
-  for (auto& t : others) t.join();
   auto stats = store_->stats();
   EXPECT_EQ(stats.batches, 6u);
   EXPECT_EQ(stats.transactions, 2u);
+  EXPECT_EQ(stats.replays, 0u);
   IndicatorQuery q = All("team-a");
   EXPECT_EQ(*store_->Count(q), 6);
   q.sources = {"other"};
   EXPECT_EQ(*store_->Count(q), 5);
+}
+
+TEST_F(SqliteStoreTest, BatchThatFailsInAGroupIsRefusedAloneAndTheOthersCommit) {
+  // Validation happens before the writer; what can still fail there is a SQLite statement.
+  RefuseValue("poison.example", "ABORT");
+  // The group runs once without savepoints: the first batch is applied, then the poisoned one's
+  // first row (from a source new to the file), before the trigger refuses its second row. All of
+  // that is rolled back, and the others replayed.
+  auto results = CommitAsOneGroup(
+      UpsertBatch({Ind("first.example")}),
+      {UpsertBatch({Ind("a.example", IndicatorType::kUrl, kOther)}),
+       UpsertBatch({Ind("half.example", IndicatorType::kUrl, kFeedB), Ind("poison.example")}),
+       UpsertBatch({Ind("b.example", IndicatorType::kUrl, kOther)})});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok()) << results[0].status().message();
+  ASSERT_FALSE(results[1].ok());
+  EXPECT_NE(results[1].status().message().find("refused by the test"), std::string::npos)
+      << results[1].status().message();
+  EXPECT_TRUE(results[2].ok()) << results[2].status().message();
+  EXPECT_TRUE(MustGet("a.example", IndicatorType::kUrl, kOther).active);
+  EXPECT_TRUE(MustGet("b.example", IndicatorType::kUrl, kOther).active);
+  EXPECT_FALSE(store_->Get(kFeedB, "half.example", IndicatorType::kUrl)->has_value());
+  EXPECT_FALSE(store_->Get(kFeed, "poison.example", IndicatorType::kUrl)->has_value());
+  EXPECT_EQ(SourceRows("team-b"), 0) << "the refused batch's new source was rolled back";
+  auto stats = store_->stats();
+  EXPECT_EQ(stats.transactions, 2u) << "the group still commits once";
+  EXPECT_EQ(stats.batches, 3u);
+  EXPECT_EQ(stats.replays, 1u);
+
+  // Alone, the same batch is refused the same way, leaves nothing behind and is not replayed.
+  EXPECT_FALSE(store_
+                   ->Commit(UpsertBatch(
+                       {Ind("half.example", IndicatorType::kUrl, kFeedB), Ind("poison.example")}))
+                   .ok());
+  EXPECT_EQ(SourceRows("team-b"), 0);
+  EXPECT_EQ(store_->stats().transactions, 2u);
+  EXPECT_EQ(store_->stats().replays, 1u);
+}
+
+TEST_F(SqliteStoreTest, ErrorThatEndsTheTransactionFailsEveryBatchOfTheGroup) {
+  // RAISE(ROLLBACK) ends the whole transaction, as SQLite may on an I/O error or a full disk:
+  // no batch of the group can have been committed, and each caller hears so once.
+  RefuseValue("poison.example", "ROLLBACK");
+  std::vector<std::string> seen;
+  auto results = CommitAsOneGroup(UpsertBatch({Ind("first.example")}),
+                                  {UpsertBatch({Ind("a.example", IndicatorType::kUrl, kOther)}),
+                                   UpsertBatch({Ind("poison.example")}),
+                                   UpsertBatch({Ind("b.example", IndicatorType::kUrl, kOther)})});
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) EXPECT_FALSE(r.ok());
+  EXPECT_NE(results[1].status().message().find("refused by the test"), std::string::npos)
+      << results[1].status().message();
+  EXPECT_EQ(results[0].status().code(), StatusCode::kUnavailable) << "a retry may succeed";
+  EXPECT_FALSE(store_->Get(kOther, "a.example", IndicatorType::kUrl)->has_value());
+  EXPECT_FALSE(store_->Get(kOther, "b.example", IndicatorType::kUrl)->has_value());
+  EXPECT_EQ(store_->stats().transactions, 1u);
+  EXPECT_EQ(store_->stats().replays, 0u);
+  // The store goes on: the next batch commits.
+  Upsert({Ind("after.example")});
+  EXPECT_TRUE(MustGet("after.example").active);
 }
 
 TEST_F(SqliteStoreTest, NotifiesOncePerSourceAndKindAfterCommit) {
