@@ -1,5 +1,6 @@
 #include "operator/ingest/indicator_query.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "operator/core/json_util.h"
@@ -66,11 +67,12 @@ Status Bool(const std::string& field, const json& v, std::optional<bool>& out) {
   return Invalid(field + ": expected true, false, {\"$eq\": bool} or {\"$ne\": bool}");
 }
 
+// Enum names as in Strings; fills `in`, or `not_in` for $ne/$nin (when the field allows them).
 template <typename E, typename Parse>
 Status Enums(const std::string& field, const json& v, std::vector<E>& in, std::vector<E>* not_in,
-             Parse parse) {
+             bool& negated, Parse parse) {
   std::vector<std::string> names;
-  bool negated = false;
+  negated = false;
   if (Status s = Strings(field, v, names, not_in ? &negated : nullptr); !s.ok()) return s;
   for (const auto& n : names) {
     auto e = parse(n);
@@ -78,6 +80,33 @@ Status Enums(const std::string& field, const json& v, std::vector<E>& in, std::v
     (negated ? *not_in : in).push_back(*e);
   }
   return Status::Ok();
+}
+
+// The fields a filter has constrained so far: a second constraint on the same field (under
+// $and, or once at the top and once in $elemMatch) must hold as well, not widen the first.
+struct Constrained {
+  bool values = false, types = false, severities = false, sources = false;
+};
+
+// `dst` is "any of"; a further "any of" narrows it to both. An empty "any of" ($in: []) or an
+// empty intersection matches nothing.
+template <typename T>
+void Narrow(std::vector<T>& dst, std::vector<T> more, bool& constrained, bool& nothing) {
+  if (more.empty()) nothing = true;
+  if (!constrained) {
+    dst = std::move(more);
+    constrained = true;
+    return;
+  }
+  std::vector<T> both;
+  for (const auto& x : dst) {
+    if (std::find(more.begin(), more.end(), x) != more.end() &&
+        std::find(both.begin(), both.end(), x) == both.end()) {
+      both.push_back(x);
+    }
+  }
+  if (both.empty()) nothing = true;
+  if (!both.empty()) dst = std::move(both);
 }
 
 Status Reputation(const json& v, store::IndicatorQuery& q) {
@@ -116,51 +145,82 @@ Status Reputation(const json& v, store::IndicatorQuery& q) {
   return Status::Ok();
 }
 
-Status SourceField(const std::string& key, const json& v, store::IndicatorQuery& q) {
-  if (key == "source") return Strings("sources.source", v, q.sources);
+// A boolean field given twice with different values matches nothing.
+Status NarrowBool(const std::string& field, const json& v, std::optional<bool>& dst,
+                  bool& nothing) {
+  std::optional<bool> b;
+  if (Status s = Bool(field, v, b); !s.ok()) return s;
+  if (dst && *dst != *b) nothing = true;
+  dst = b;
+  return Status::Ok();
+}
+
+Status SourceField(const std::string& key, const json& v, store::IndicatorQuery& q,
+                   Constrained& seen) {
+  if (key == "source") {
+    std::vector<std::string> names;
+    if (Status s = Strings("sources.source", v, names); !s.ok()) return s;
+    Narrow(q.sources, std::move(names), seen.sources, q.match_nothing);
+    return Status::Ok();
+  }
   if (key == "severity") {
-    return Enums<store::Severity>("sources.severity", v, q.severities, nullptr,
-                                  store::ParseSeverity);
+    std::vector<store::Severity> sev;
+    bool negated = false;
+    Status s =
+        Enums<store::Severity>("sources.severity", v, sev, nullptr, negated, store::ParseSeverity);
+    if (s.ok()) Narrow(q.severities, std::move(sev), seen.severities, q.match_nothing);
+    return s;
   }
   if (key == "reputation") return Reputation(v, q);
   if (key == "tags") {
     std::vector<std::string> tags;
     bool negated = false;
     if (Status s = Strings("sources.tags", v, tags, &negated); !s.ok()) return s;
-    auto& dst = negated ? q.tags_none : q.tags_any;
-    dst.insert(dst.end(), tags.begin(), tags.end());
+    if (negated) {
+      q.tags_none.insert(q.tags_none.end(), tags.begin(), tags.end());
+    } else if (tags.empty()) {
+      q.match_nothing = true;
+    } else {
+      q.tags_any.push_back(std::move(tags));  // each group must match: tag a AND tag b
+    }
     return Status::Ok();
   }
-  if (key == "retracted") return Bool("sources.retracted", v, q.retracted);
+  if (key == "retracted") return NarrowBool("sources.retracted", v, q.retracted, q.match_nothing);
   return Invalid("Unsupported field sources." + key + ".");
 }
 
-Status Apply(const json& doc, store::IndicatorQuery& q) {
+Status Apply(const json& doc, store::IndicatorQuery& q, Constrained& seen) {
   if (!doc.is_object()) return Invalid("The query must be a JSON object.");
   for (const auto& [key, v] : doc.items()) {
     Status s;
     if (key == "value") {
-      s = Strings("value", v, q.values);
+      std::vector<std::string> values;
+      s = Strings("value", v, values);
+      if (s.ok()) Narrow(q.values, std::move(values), seen.values, q.match_nothing);
     } else if (key == "type") {
-      s = Enums<store::IndicatorType>("type", v, q.types, &q.not_types, store::ParseIndicatorType);
+      std::vector<store::IndicatorType> types;
+      bool negated = false;
+      s = Enums<store::IndicatorType>("type", v, types, &q.not_types, negated,
+                                      store::ParseIndicatorType);
+      if (s.ok() && !negated) Narrow(q.types, std::move(types), seen.types, q.match_nothing);
     } else if (key == "active") {
-      s = Bool("active", v, q.active);
+      s = NarrowBool("active", v, q.active, q.match_nothing);
     } else if (key == "test") {
-      s = Bool("test", v, q.test);
+      s = NarrowBool("test", v, q.test, q.match_nothing);
     } else if (key == "sources") {
       if (!v.is_object() || v.size() != 1 || !v.contains("$elemMatch") ||
           !v["$elemMatch"].is_object()) {
         return Invalid("sources: expected {\"$elemMatch\": {...}}");
       }
       for (const auto& [k, sv] : v["$elemMatch"].items()) {
-        if (s = SourceField(k, sv, q); !s.ok()) return s;
+        if (s = SourceField(k, sv, q, seen); !s.ok()) return s;
       }
     } else if (key.rfind("sources.", 0) == 0) {
-      s = SourceField(key.substr(8), v, q);
+      s = SourceField(key.substr(8), v, q, seen);
     } else if (key == "$and") {
       if (!v.is_array()) return Invalid("$and expects a list");
       for (const auto& part : v) {
-        if (s = Apply(part, q); !s.ok()) return s;
+        if (s = Apply(part, q, seen); !s.ok()) return s;
       }
     } else {
       return Invalid("Unsupported field or operator " + key + ".");
@@ -219,7 +279,8 @@ Status ApplyFilters(const std::string& filters, store::IndicatorQuery& query) {
   }
   auto doc = ParseJson(filters);
   if (!doc.ok()) return InvalidArgumentError("Invalid JSON query provided.");
-  return Apply(*doc, query);
+  Constrained seen;
+  return Apply(*doc, query, seen);
 }
 
 StatusOr<ListRequest> ParseListRequest(const http::QueryParams& params,

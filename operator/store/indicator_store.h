@@ -197,8 +197,10 @@ struct IndicatorQuery {
   std::optional<bool> active;
   std::optional<bool> test;
   std::optional<bool> retracted;
-  std::vector<std::string> tags_any;   // has at least one of
+  // Each group: has at least one of its tags; every group must hold.
+  std::vector<std::vector<std::string>> tags_any;
   std::vector<std::string> tags_none;  // has none of
+  bool match_nothing = false;          // the filters contradict each other
   SortField sort = SortField::kInsertion;
   bool ascending = true;
   int64_t skip = 0;

@@ -359,14 +359,25 @@ Status SqliteIndicatorStore::Init() {
   Status s = writer_->Exec("PRAGMA busy_timeout = 10000; PRAGMA page_size = " +
                            std::to_string(options_.page_size) + "; PRAGMA journal_mode = WAL;");
   if (!s.ok()) return Status(s.code(), options_.path + ": " + s.message());
-  auto mode = writer_->QueryInt("SELECT journal_mode = 'wal' FROM pragma_journal_mode");
-  if (!mode.ok() || *mode != 1) {
+  {
+    auto mode = writer_->Prepare("PRAGMA journal_mode");
+    if (!mode.ok()) return mode.status();
+    if ((*mode)->Step() == SQLITE_ROW) journal_mode_ = std::string((*mode)->Text(0));
+  }
+  if (journal_mode_ != "wal") {
     return Status(StatusCode::kFailedPrecondition,
                   options_.path + ": cannot switch to WAL mode (is the file on a network share?)");
   }
   s = writer_->Exec("PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -" +
                     std::to_string(options_.writer_cache_kib) + ";");
   if (!s.ok()) return s;
+  auto synchronous = writer_->QueryInt("PRAGMA synchronous");
+  if (!synchronous.ok()) return synchronous.status();
+  if (*synchronous != 2) {
+    return Status(StatusCode::kFailedPrecondition,
+                  options_.path + ": SQLite did not accept synchronous=FULL");
+  }
+  synchronous_ = static_cast<int>(*synchronous);
   int target =
       options_.schema_version > 0 ? options_.schema_version : sqlite::LatestSchemaVersion();
   auto opened = sqlite::Migrate(*writer_, options_.path, target);
@@ -423,6 +434,10 @@ SqliteIndicatorStore::~SqliteIndicatorStore() {
 
 SqliteIndicatorStore::Stats SqliteIndicatorStore::stats() const {
   return {transactions_.load(), batches_.load(), replays_.load()};
+}
+
+SqliteIndicatorStore::Durability SqliteIndicatorStore::durability() const {
+  return {journal_mode_, synchronous_};
 }
 
 size_t SqliteIndicatorStore::queued() const {
@@ -1001,7 +1016,7 @@ namespace {
 // False when no row can match (unknown namespace or plugins).
 bool BuildWhere(const IndicatorQuery& q, const std::vector<int64_t>& source_ids, std::string& sql,
                 std::vector<Param>& params) {
-  if (source_ids.empty()) return false;
+  if (source_ids.empty() || q.match_nothing) return false;
   sql += " WHERE i.source_id IN (" + Placeholders(source_ids.size()) + ")";
   for (int64_t id : source_ids) params.emplace_back(id);
   if (!q.values.empty()) {
@@ -1043,7 +1058,7 @@ bool BuildWhere(const IndicatorQuery& q, const std::vector<int64_t>& source_ids,
     }
     return out;
   };
-  if (!q.tags_any.empty()) sql += " AND (" + tag_terms(q.tags_any, " OR ") + ")";
+  for (const auto& group : q.tags_any) sql += " AND (" + tag_terms(group, " OR ") + ")";
   if (!q.tags_none.empty()) sql += " AND NOT (" + tag_terms(q.tags_none, " OR ") + ")";
   return true;
 }

@@ -96,6 +96,13 @@ class SqliteIndicatorStore : public IndicatorStore {
     uint64_t replays = 0;       // groups rolled back for a failing batch and run again
   };
   Stats stats() const;
+  // The writer's settings as SQLite reports them after Open (Open fails unless they are WAL and
+  // synchronous=FULL, i.e. 2).
+  struct Durability {
+    std::string journal_mode;
+    int synchronous = 0;
+  };
+  Durability durability() const;
   // Batches waiting for the writer (tests use it to line up a group deterministically).
   size_t queued() const;
 
@@ -156,6 +163,8 @@ class SqliteIndicatorStore : public IndicatorStore {
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> replays_{0};
+  std::string journal_mode_;  // as read back from SQLite at Open
+  int synchronous_ = 0;
 
   // Source ids known to be committed ("namespace/name" -> id). Written by the writer thread.
   mutable std::mutex sources_mu_;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace cte::ingest {
 namespace {
 
@@ -70,8 +72,38 @@ TEST(IndicatorQueryTest, FiltersMapOntoTheStoreQuery) {
   EXPECT_EQ(q.severities, (std::vector<Severity>{Severity::kHigh, Severity::kCritical}));
   EXPECT_EQ(q.reputation_min, 3);
   EXPECT_EQ(q.reputation_max, 7);
-  EXPECT_EQ(q.tags_any, std::vector<std::string>{"apt"});
+  EXPECT_EQ(q.tags_any, std::vector<std::vector<std::string>>{{"apt"}});
   EXPECT_EQ(q.tags_none, std::vector<std::string>{"fp"});
+}
+
+TEST(IndicatorQueryTest, TheSameFieldTwiceMustHoldBothTimes) {
+  auto parse = [](const char* filters) {
+    store::IndicatorQuery q;
+    Status s = ApplyFilters(filters, q);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return q;
+  };
+  // "any of" lists narrow to what both allow.
+  store::IndicatorQuery q = parse(
+      R"({"value":{"$in":["a","b","c"]},"$and":[{"value":{"$in":["b","c","d"]}},{"value":"c"}]})");
+  EXPECT_EQ(q.values, std::vector<std::string>{"c"});
+  EXPECT_FALSE(q.match_nothing);
+  q = parse(R"({"type":"url","$and":[{"type":{"$in":["url","md5"]}}]})");
+  EXPECT_EQ(q.types, std::vector<IndicatorType>{IndicatorType::kUrl});
+  // Disjoint values, opposite booleans, an empty $in: nothing matches.
+  EXPECT_TRUE(parse(R"({"$and":[{"value":"a"},{"value":"b"}]})").match_nothing);
+  EXPECT_TRUE(parse(R"({"active":true,"$and":[{"active":false}]})").match_nothing);
+  EXPECT_TRUE(
+      parse(R"({"sources.source":"x","sources":{"$elemMatch":{"source":"y"}}})").match_nothing);
+  EXPECT_TRUE(parse(R"({"value":{"$in":[]}})").match_nothing);
+  // Tags are many per row: each constraint is a group the row must meet.
+  q = parse(R"({"$and":[{"sources.tags":"a"},{"sources.tags":{"$in":["b","c"]}}]})");
+  EXPECT_EQ(q.tags_any, (std::vector<std::vector<std::string>>{{"a"}, {"b", "c"}}));
+  // Exclusions add up.
+  q = parse(R"({"type":{"$nin":["md5"]},"$and":[{"type":{"$ne":"sha256"}}]})");
+  std::sort(q.not_types.begin(), q.not_types.end());
+  EXPECT_EQ(q.not_types, (std::vector<IndicatorType>{IndicatorType::kMd5, IndicatorType::kSha256}));
+  EXPECT_TRUE(q.types.empty());
 }
 
 }  // namespace

@@ -409,6 +409,17 @@ TEST_F(SqliteStoreTest, InvalidBatchIsRefusedWholeAndStoresNothing) {
   EXPECT_FALSE(store_->GetCheckpoint("k")->has_value());
 }
 
+TEST_F(SqliteStoreTest, WritesAreDurableAtCommit) {
+  // Acknowledged means on disk: the writer runs in WAL mode with synchronous=FULL (the WAL is
+  // fsync'ed at every commit). A process crash cannot tell FULL from NORMAL, so check the settings.
+  EXPECT_EQ(store_->durability().journal_mode, "wal");
+  EXPECT_EQ(store_->durability().synchronous, 2);
+  auto conn = sqlite::Connection::Open(dir_.File("indicators.db"), /*create=*/false);
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1)
+      << "the file itself is in WAL mode";
+}
+
 TEST_F(SqliteStoreTest, CommittedDataSurvivesReopening) {
   Upsert({Ind("keep.example")});
   MustCommit(WriteBatch().Add(PutCheckpoint{"poller", "state-1"}));
@@ -617,6 +628,7 @@ TEST_F(SqliteStoreTest, QueryFiltersSortsPagesAndNeverCrossesNamespaces) {
     r.reputation = 1 + i % 10;
     r.severity = i % 2 ? Severity::kHigh : Severity::kLow;
     r.tags = {i % 3 ? "common" : "rare"};
+    if (i % 4 == 0) r.tags.push_back("x");
     rows.push_back(r);
   }
   rows.push_back(Ind("h100.example", IndicatorType::kHostname, kFeedB));
@@ -630,8 +642,16 @@ TEST_F(SqliteStoreTest, QueryFiltersSortsPagesAndNeverCrossesNamespaces) {
   q.reputation_max = 8;
   EXPECT_EQ(*store_->Count(q), 3);  // i = 3, 5, 7
   q = All("team-a");
-  q.tags_any = {"rare"};
+  q.tags_any = {{"rare"}};
   EXPECT_EQ(*store_->Count(q), 4);
+  q.tags_any = {{"rare"}, {"x"}};   // both: i = 0, 12 (not 4 or 8: "common")
+  EXPECT_EQ(*store_->Count(q), 1);  // i = 0 only among 0..11
+  q.tags_any = {{"rare", "x"}};
+  EXPECT_EQ(*store_->Count(q), 6);  // rare: 0, 3, 6, 9; x: 0, 4, 8
+  q = All("team-a");
+  q.match_nothing = true;
+  EXPECT_EQ(*store_->Count(q), 0);
+  EXPECT_TRUE(store_->Query(q)->empty());
   q = All("team-a");
   q.tags_none = {"rare"};
   EXPECT_EQ(*store_->Count(q), 8);
