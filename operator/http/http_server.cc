@@ -461,14 +461,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // Reads the body of a request whose route has a before_body hook, after the hook let it
   // through. nullopt when it could not be read (the server already answered 413 or 400, or the
   // connection is gone); the request is then over for the handler thread.
-  std::optional<HttpRequest> ReadBodyBlocking(HttpRequest head, size_t max_body) {
+  std::optional<HttpRequest> ReadBodyBlocking(HttpRequest head, const RouteOptions& route) {
     std::promise<std::optional<HttpRequest>> promise;
     std::future<std::optional<HttpRequest>> result = promise.get_future();
-    asio::post(socket_.get_executor(), [self = shared_from_this(), head = std::move(head), max_body,
-                                        &promise]() mutable {
-      self->ReadBody(std::move(head), max_body,
-                     [&promise](std::optional<HttpRequest> r) { promise.set_value(std::move(r)); });
-    });
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), head = std::move(head), &route, &promise]() mutable {
+                 self->ReadBody(std::move(head), route, [&promise](std::optional<HttpRequest> r) {
+                   promise.set_value(std::move(r));
+                 });
+               });
     return result.get();
   }
 
@@ -658,11 +659,14 @@ class Session : public std::enable_shared_from_this<Session> {
                     req.method == "HEAD", keep_alive_ && !has_body);
       return;
     }
-    if (length > route->options.max_body_bytes) return Reject(413, "request body too large\n");
     if (route->options.before_body) {
+      // The hook sees the head first (a request without a valid token is refused as such, not
+      // as too large); the declared length is checked before the body is read.
       Dispatch(std::move(req), route, std::move(params), has_body);
+    } else if (length > route->options.max_body_bytes) {
+      return RejectTooLarge(route->options);
     } else if (has_body) {
-      ReadBody(std::move(req), route->options.max_body_bytes,
+      ReadBody(std::move(req), route->options,
                [self = shared_from_this(), route,
                 params = std::move(params)](std::optional<HttpRequest> full) mutable {
                  if (full) self->Dispatch(std::move(*full), route, std::move(params), false);
@@ -674,9 +678,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   using BodyCallback = std::function<void(std::optional<HttpRequest>)>;
 
-  void ReadBody(HttpRequest head, size_t max_body, BodyCallback done) {
+  void ReadBody(HttpRequest head, const RouteOptions& route, BodyCallback done) {
     if (closed_ || !header_parser_) {
       Terminate();
+      done(std::nullopt);
+      return;
+    }
+    const size_t max_body = route.max_body_bytes;
+    if (header_parser_->content_length().value_or(0) > max_body) {
+      RejectTooLarge(route);
       done(std::nullopt);
       return;
     }
@@ -685,7 +695,7 @@ class Session : public std::enable_shared_from_this<Session> {
       ArmTimer(server_.options_.write_timeout);
       WithStream([&](auto& stream) {
         asio::async_write(stream, asio::buffer(ContinueBytes()),
-                          [self = shared_from_this(), head = std::move(head), max_body,
+                          [self = shared_from_this(), head = std::move(head), &route,
                            done = std::move(done)](error_code ec, size_t) mutable {
                             self->DisarmTimer();
                             if (ec) {
@@ -693,7 +703,7 @@ class Session : public std::enable_shared_from_this<Session> {
                               done(std::nullopt);
                               return;
                             }
-                            self->ReadBody(std::move(head), max_body, std::move(done));
+                            self->ReadBody(std::move(head), route, std::move(done));
                           });
       });
       return;
@@ -707,13 +717,13 @@ class Session : public std::enable_shared_from_this<Session> {
     WithStream([&](auto& stream) {
       bhttp::async_read(stream, buffer_, *body_parser_,
                         [self = shared_from_this(), head = std::move(head), done = std::move(done),
-                         fields_before](error_code ec, size_t) mutable {
+                         fields_before, &route](error_code ec, size_t) mutable {
                           self->DisarmTimer();
                           if (ec) {
                             if (self->terminated_ || !IsParseError(ec)) {
                               self->Terminate();
                             } else if (ec == bhttp::error::body_limit) {
-                              self->Reject(413, "request body too large\n");
+                              self->RejectTooLarge(route);
                             } else {
                               self->Reject(400, "malformed request body\n");
                             }
@@ -745,6 +755,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Refuses the request and closes the connection once the answer is out.
   void Reject(int status, const char* text) {
     RespondDirect(HttpResponse::Text(status, text), false, false);
+  }
+  void RejectTooLarge(const RouteOptions& route) {
+    RespondDirect(
+        route.too_large ? *route.too_large : HttpResponse::Text(413, "request body too large\n"),
+        false, false);
   }
 
   void Dispatch(HttpRequest req, const RouteEntry* route, PathParams params, bool body_pending);
@@ -1008,8 +1023,7 @@ void Session::RunRequest(HttpRequest& req, const RouteEntry& route, const PathPa
       return;
     }
     if (body_pending) {
-      std::optional<HttpRequest> full =
-          ReadBodyBlocking(std::move(req), route.options.max_body_bytes);
+      std::optional<HttpRequest> full = ReadBodyBlocking(std::move(req), route.options);
       if (!full) return;  // answered (413/400) or gone; the strand ended the request
       req = std::move(*full);
     }

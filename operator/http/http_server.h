@@ -68,10 +68,14 @@ using Handler = std::function<void(const HttpRequest&, const PathParams&, Respon
 
 struct RouteOptions {
   // Largest body this route accepts. A Content-Length above it gets 413 before any body byte is
-  // read; a chunked body that grows past it gets 413 as soon as it does.
+  // read (after before_body, when there is one); a chunked body that grows past it gets 413 as
+  // soon as it does.
   size_t max_body_bytes = 1 << 20;
+  // The 413 answer; nullopt: a plain-text one. The connection is closed after it.
+  std::optional<HttpResponse> too_large;
   // Runs on the request line and headers (HttpRequest with an empty body, remote_address set),
-  // before the body is read. Returning a response refuses the request without reading the body.
+  // before the body is read and before the declared length is compared with max_body_bytes.
+  // Returning a response refuses the request without reading the body.
   std::function<std::optional<HttpResponse>(const HttpRequest& head)> before_body;
 };
 

@@ -301,7 +301,9 @@ std::string ValueError(std::string_view value, store::IndicatorType type) {
       const bool v4 = type == IndicatorType::kIpv4;
       unsigned char buf[sizeof(in6_addr)];
       std::string s(value);
-      if (s.size() > 64 || inet_pton(v4 ? AF_INET : AF_INET6, s.c_str(), buf) != 1) {
+      // inet_pton stops at a NUL: "1.2.3.4\0<script>" must not pass as 1.2.3.4.
+      if (s.size() > 64 || s.find('\0') != std::string::npos ||
+          inet_pton(v4 ? AF_INET : AF_INET6, s.c_str(), buf) != 1) {
         return v4 ? "not a valid IPv4 address" : "not a valid IPv6 address";
       }
       return "";

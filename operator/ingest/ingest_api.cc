@@ -1,5 +1,6 @@
 #include "operator/ingest/ingest_api.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -65,6 +66,34 @@ HttpResponse Throttled(Duration wait) {
   return r;
 }
 
+}  // namespace
+
+std::string ThrottleAddress(std::string_view remote) {
+  // "[v6]:port" or "v4:port" (http::HttpServer); a bare address is taken as it is.
+  std::string host(remote);
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    host = host.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+  } else if (size_t colon = host.rfind(':');
+             colon != std::string::npos && host.find(':') == colon) {
+    host.resize(colon);
+  }
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, host.c_str(), v6) == 1) {
+    char text[INET6_ADDRSTRLEN];
+    static constexpr unsigned char kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(v6, v6 + 12, kV4Mapped)) {  // an IPv4 peer on a dual-stack socket
+      if (inet_ntop(AF_INET, v6 + 12, text, sizeof(text))) return text;
+    }
+    // One holder of a /64 can use any address in it: count them as one.
+    std::fill(v6 + 8, v6 + 16, 0);
+    if (inet_ntop(AF_INET6, v6, text, sizeof(text))) return std::string(text) + "/64";
+  }
+  return host;
+}
+
+namespace {
+
 HttpResponse TooLarge(size_t limit) {
   return Detail(413, "Request body too large: at most " + std::to_string(limit) + " bytes.");
 }
@@ -94,13 +123,31 @@ IngestApi::IngestApi(store::IndicatorStore& store, const CredentialsRegistry& cr
 
 void IngestApi::Install(http::HttpServer& server) {
   // Every route refuses from the request line and headers (token, scope, declared size) before
-  // a body byte is read; the handler checks again on the whole request.
-  auto route = [&](const char* method, const char* pattern, std::string_view scope, size_t max_body,
+  // a body byte is read; the handler checks again on the whole request. Refusals at the head are
+  // counted like answers of the handler.
+  auto route = [&](const char* name, const char* method, const char* pattern,
+                   std::optional<std::string_view> scope, size_t max_body,
                    HttpResponse (IngestApi::*fn)(const HttpRequest&)) {
     http::RouteOptions options;
     options.max_body_bytes = max_body;
-    options.before_body = [this, scope, max_body](const HttpRequest& head) {
-      return CheckHead(head, scope, max_body);
+    options.too_large = TooLarge(max_body);
+    options.before_body = [this, name, scope, max_body](const HttpRequest& head) {
+      const MonoTime started = clock_.Now();
+      std::optional<HttpResponse> refusal;
+      if (scope) {
+        refusal = CheckHead(head, *scope, max_body);
+      } else if (ContentLength(head) > max_body) {
+        refusal = TooLarge(max_body);  // /api/auth: no token yet, only the size to check
+      }
+      if (refusal) {
+        // A 403 or 413 comes with a valid token: count it under the token's plugin.
+        Caller caller;
+        if (auto claims = tokens_.Verify(BearerOf(head.Header("Authorization"))); claims.ok()) {
+          caller = {claims->plugin.namespace_name, claims->plugin.name};
+        }
+        Record(name, head, caller, refusal->status, clock_.Now() - started);
+      }
+      return refusal;
     };
     server.Route(
         method, pattern,
@@ -109,27 +156,15 @@ void IngestApi::Install(http::HttpServer& server) {
         },
         std::move(options));
   };
-  route("POST", "/api/cte/indicators", kScopeWrite, options_.limits.max_body_bytes,
+  route("create", "POST", "/api/cte/indicators", kScopeWrite, options_.limits.max_body_bytes,
         &IngestApi::Create);
-  route("GET", "/api/cte/indicators", kScopeRead, 0, &IngestApi::List);
-  route("PATCH", "/api/cte/indicators", kScopeWrite, options_.max_patch_body_bytes,
+  route("list", "GET", "/api/cte/indicators", kScopeRead, 0, &IngestApi::List);
+  route("update", "PATCH", "/api/cte/indicators", kScopeWrite, options_.max_patch_body_bytes,
         &IngestApi::Update);
-  route("DELETE", "/api/cte/indicators/bulk", kScopeWrite, options_.limits.max_body_bytes,
+  route("delete", "DELETE", "/api/cte/indicators/bulk", kScopeWrite, options_.limits.max_body_bytes,
         &IngestApi::BulkDelete);
-  // /api/auth has no token yet: its head check is the login throttle, so a throttled address
-  // cannot even make the server read a body.
-  http::RouteOptions auth;
-  auth.max_body_bytes = options_.max_auth_body_bytes;
-  auth.before_body = [this](const HttpRequest& head) -> std::optional<HttpResponse> {
-    if (auto wait = throttle_.Blocked(head.remote_address)) return Throttled(*wait);
-    return std::nullopt;
-  };
-  server.Route(
-      "POST", "/api/auth",
-      [this](const HttpRequest& req, const http::PathParams&, http::ResponseWriter& w) {
-        w.Send(Auth(req));
-      },
-      std::move(auth));
+  // The login throttle needs the client_id, which is in the (small) body: Auth checks it.
+  route("auth", "POST", "/api/auth", std::nullopt, options_.max_auth_body_bytes, &IngestApi::Auth);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +182,10 @@ StatusOr<IngestApi::Principal> IngestApi::Authorize(const HttpRequest& head,
   if (!creds || creds->plugin != claims->plugin) {
     return Status(StatusCode::kUnauthenticated, "bearer token: credentials no longer registered");
   }
-  if (!claims->HasScope(scope)) {
+  // The token's scopes, as far as the credentials still grant them (narrowing a client's scopes
+  // takes effect on its live tokens).
+  if (!claims->HasScope(scope) ||
+      std::find(creds->scopes.begin(), creds->scopes.end(), scope) == creds->scopes.end()) {
     return Status(StatusCode::kPermissionDenied, "token lacks scope " + std::string(scope));
   }
   return Principal{std::move(claims).value(), std::move(*creds)};
@@ -199,23 +237,24 @@ HttpResponse IngestApi::Observe(std::string_view route, const HttpRequest& req,
   const MonoTime started = clock_.Now();
   Caller caller;
   HttpResponse response = body(caller);
-  const Duration took = clock_.Now() - started;
-  if (observer_) {
-    observer_->OnRequest(route, caller.namespace_name, caller.source, response.status, took);
-  }
+  Record(route, req, caller, response.status, clock_.Now() - started);
+  return response;
+}
+
+void IngestApi::Record(std::string_view route, const HttpRequest& req, const Caller& caller,
+                       int code, Duration took) const {
+  if (observer_) observer_->OnRequest(route, caller.namespace_name, caller.source, code, took);
   log_.Debug("ingest request", {{"route", std::string(route)},
                                 {"method", req.method},
-                                {"code", response.status},
+                                {"code", code},
                                 {"namespace", caller.namespace_name},
                                 {"source", caller.source},
                                 {"remote", req.remote_address},
                                 {"seconds", std::chrono::duration<double>(took).count()}});
-  return response;
 }
 
 HttpResponse IngestApi::Auth(const HttpRequest& req) {
   return Observe("auth", req, [&](Caller& caller) -> HttpResponse {
-    if (auto wait = throttle_.Blocked(req.remote_address)) return Throttled(*wait);
     if (req.body.size() > options_.max_auth_body_bytes) {
       return TooLarge(options_.max_auth_body_bytes);
     }
@@ -236,17 +275,21 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
     if (!missing.empty()) return Json(422, DetailJson(missing));
     if (*grant != "client_credentials") return Detail(422, "grant_type not supported.");
 
+    // Guesses are counted per client and address: behind a load balancer that hides client
+    // addresses, one tool with a wrong secret does not lock out the others.
+    const std::string throttle_key = ThrottleAddress(req.remote_address) + " " + *id;
+    if (auto wait = throttle_.Blocked(throttle_key)) return Throttled(*wait);
     auto creds = credentials_.FindByClientId(*id);
     // Compare even for an unknown client_id, so timing does not tell which ids exist.
     const bool ok =
         SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
         creds.has_value();
     if (!ok) {
-      throttle_.RecordFailure(req.remote_address);
+      throttle_.RecordFailure(throttle_key);
       log_.Info("ingest login failed", {{"clientId", *id}, {"remote", req.remote_address}});
       return Detail(401, "Invalid client_id/client_secret provided.");
     }
-    throttle_.RecordSuccess(req.remote_address);
+    throttle_.RecordSuccess(throttle_key);
     caller = {creds->plugin.namespace_name, creds->plugin.name};
 
     // Scopes: what was asked for (space-separated), or everything the client may have.

@@ -53,6 +53,10 @@ class IngestObserver {
   virtual void OnIndicators(std::string_view result, int64_t count) = 0;
 };
 
+// The address /api/auth counts failed logins by (with the client_id): the peer's IP without its
+// port, an IPv6 address as its /64.
+std::string ThrottleAddress(std::string_view remote_address);
+
 struct IngestApiOptions {
   IngestLimits limits;
   size_t max_auth_body_bytes = 16 * 1024;
@@ -67,8 +71,8 @@ class IngestApi {
             IngestObserver* observer = nullptr, Logger log = NullLogger(),
             IngestApiOptions options = {});
 
-  // Registers the routes on `server`, each with its body limit and CheckHead as its before_body
-  // hook (the login throttle for /api/auth), so a refused request's body is never read.
+  // Registers the routes on `server`, each with its body limit, its CE-shaped 413 and CheckHead as
+  // its before_body hook, so a refused request's body is never read.
   void Install(http::HttpServer& server);
 
   // The checks that need only the request line and headers: the bearer token and its scope for
@@ -103,9 +107,12 @@ class IngestApi {
                                  size_t max_body, http::HttpResponse& refusal) const;
   http::HttpResponse Refusal(const Status& status) const;
   http::HttpResponse StoreFailure(const Status& status) const;
-  // Runs a handler body, then records the outcome (metrics, a log line).
+  // Runs a handler body, then records the outcome.
   http::HttpResponse Observe(std::string_view route, const http::HttpRequest& req,
                              const Body& body) const;
+  // One answered request: metrics and a debug log line.
+  void Record(std::string_view route, const http::HttpRequest& req, const Caller& caller, int code,
+              Duration took) const;
   http::HttpResponse DoCreate(const http::HttpRequest& req, Caller& caller);
   http::HttpResponse DoUpdate(const http::HttpRequest& req, Caller& caller);
   http::HttpResponse DoBulkDelete(const http::HttpRequest& req, Caller& caller);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The ingest API through the real cte-operator, driven by curl: auth, scopes, plugin binding and
 # cross-namespace refusal, validation (422 naming every bad item), limits (413, 10,000 items),
-# malformed input (always 4xx, never 5xx, the process stays up), PATCH and bulk delete, metrics
-# with promtool, and no secret in the logs.
+# malformed input (always 4xx, never 5xx, the process stays up), PATCH and bulk delete, the login
+# throttle, metrics with promtool, and no secret in the logs.
 source "$CTE_SOURCE_DIR/tests/e2e/lib.sh"
 source "$CTE_SOURCE_DIR/tests/e2e/ingest_lib.sh"
 start_apiserver
@@ -21,6 +21,22 @@ out=$(curl -s -d 'grant_type=client_credentials&client_id=client-a&client_secret
 code=$(curl -s -o "$WORK/resp" -w '%{http_code}' -d 'grant_type=client_credentials&client_id=client-a&client_secret=nope' "http://$INGEST/api/auth")
 [[ $code == 401 && $(jq -r .detail "$WORK/resp") == "Invalid client_id/client_secret provided." ]] ||
   fail "wrong secret: $code $(cat "$WORK/resp")"
+# A guesser, each attempt on a new connection (a new source port): after 5 failures it is
+# answered 429 with Retry-After. Pauses start at 1 s and double, so a slow machine still meets
+# one within a dozen attempts. Other clients behind the same address are not slowed.
+throttled=""
+for attempt in $(seq 12); do
+  code=$(curl -s -o "$WORK/resp" -D "$WORK/headers" -w '%{http_code}' \
+    -d 'grant_type=client_credentials&client_id=guessed-id&client_secret=guess' "http://$INGEST/api/auth")
+  if [[ $code == 429 ]]; then
+    throttled=$attempt
+    break
+  fi
+  [[ $code == 401 ]] || fail "guess $attempt answered $code"
+done
+[[ -n $throttled && $throttled -gt 5 ]] || fail "failed logins were not slowed down (429 at '${throttled}')"
+grep -qi '^retry-after: [0-9]' "$WORK/headers" || fail "429 without Retry-After: $(cat "$WORK/headers")"
+expect_contains "429 $(cat "$WORK/resp")" "Too many failed attempts"
 A=$(token client-a secret-a-7d1e)
 B=$(token client-b secret-b-93f0)
 RO=$(token client-ro secret-ro-5c2a)
@@ -78,7 +94,12 @@ out=$(api "$A" POST /api/cte/indicators "$WORK/many.json")
 expect_status 422 "$out"
 expect_contains "$out" "at most 10000 indicators"
 head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$WORK/huge.json"
-expect_status 413 "$(api "$A" POST /api/cte/indicators "$WORK/huge.json")"
+out=$(api "$A" POST /api/cte/indicators "$WORK/huge.json")
+expect_status 413 "$out"
+[[ $(jq -r .detail <<<"${out#* }") == "Request body too large: at most 16777216 bytes." ]] ||
+  fail "413 is not in CE's shape: ${out:0:300}"
+# Without a valid token the size does not matter: 401 first, before a body byte is read.
+expect_status 401 "$(api "not-a-token" POST /api/cte/indicators "$WORK/huge.json")"
 
 # --- malformed input: 4xx, never 5xx, the process stays up ---------------------------------------
 malformed=(
@@ -93,6 +114,7 @@ malformed=(
   $'[{"value":"\xff\xfe","type":"url","source":"feed"}]'
   '[{"value":"a.example","type":"url","source":"feed","tags":["'"$(head -c 1000 /dev/zero | tr '\0' t)"'"]}]'
   '[{"value":"a.example","type":"url","source":"feed","expiresAt":"2026-13-45T99:99:99"}]'
+  '[{"value":"1.2.3.4\u0000<script>","type":"ipv4","source":"feed"}]'
 )
 i=0
 for body in "${malformed[@]}"; do
@@ -148,6 +170,13 @@ grep -q 'cte_ingest_requests_total{code="201",namespace="team-a",source="feed"}'
   fail "no cte_ingest_requests_total for team-a/feed: $(grep cte_ingest "$WORK/scrape.txt")"
 grep -q 'cte_ingest_requests_total{code="401",namespace="",source=""}' "$WORK/scrape.txt" ||
   fail "unauthenticated requests are not counted"
+# Refused from their headers, before the handler: the read-only token's POST and the oversize one.
+grep -q 'cte_ingest_requests_total{code="403",namespace="team-a",source="reader"} 1$' "$WORK/scrape.txt" ||
+  fail "a 403 at the head is not counted: $(grep cte_ingest_requests "$WORK/scrape.txt")"
+grep -q 'cte_ingest_requests_total{code="413",namespace="team-a",source="feed"} 1$' "$WORK/scrape.txt" ||
+  fail "a 413 at the head is not counted: $(grep cte_ingest_requests "$WORK/scrape.txt")"
+grep -q 'cte_ingest_requests_total{code="429",namespace="",source=""} 1$' "$WORK/scrape.txt" ||
+  fail "the throttled login is not counted"
 grep -q '^cte_ingest_indicators_total{result="created"} 254$' "$WORK/scrape.txt" ||
   fail "created count: $(grep cte_ingest_indicators "$WORK/scrape.txt")"
 grep -q 'cte_ingest_indicators_total{result="rejected"}' "$WORK/scrape.txt" || fail "no rejected count"

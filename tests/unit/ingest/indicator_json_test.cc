@@ -63,8 +63,9 @@ TEST(IndicatorJsonTest, ValidItemsWithEveryField) {
 }
 
 TEST(IndicatorJsonTest, CloudExchangeValueRules) {
+  using namespace std::string_view_literals;
   struct Case {
-    const char* value;
+    std::string_view value;
     IndicatorType type;
     bool ok;
   };
@@ -81,6 +82,10 @@ TEST(IndicatorJsonTest, CloudExchangeValueRules) {
       {"2001:db8::1", IndicatorType::kIpv4, false},
       {"2001:db8::1", IndicatorType::kIpv6, true},
       {"2001:db8:::1", IndicatorType::kIpv6, false},
+      // An embedded NUL must not end the address early (inet_pton reads C strings).
+      {"192.0.2.1\0<script>"sv, IndicatorType::kIpv4, false},
+      {"2001:db8::1\0x"sv, IndicatorType::kIpv6, false},
+      {"bad.example\0x"sv, IndicatorType::kDomain, false},
       {"a.io", IndicatorType::kDomain, true},
       {"a.b", IndicatorType::kDomain, false},
       {"abc", IndicatorType::kUrl, false},

@@ -132,14 +132,30 @@ TEST_F(IngestApiTest, AuthIssuesABearerTokenLikeCloudExchange) {
 }
 
 TEST_F(IngestApiTest, RepeatedLoginFailuresFromOneAddressAreSlowedDown) {
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(Login("client-a", "guess", "", "10.9.9.9").status, 401);
-  HttpResponse blocked = Login("client-a", "secret-a-0123", "", "10.9.9.9");
+  // Each attempt on a new connection, as a guesser would: a new port every time.
+  int port = 40000;
+  auto from = [&](const std::string& ip) { return ip + ":" + std::to_string(++port); };
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(Login("client-a", "guess", "", from("10.9.9.9")).status, 401);
+  }
+  HttpResponse blocked = Login("client-a", "secret-a-0123", "", from("10.9.9.9"));
   EXPECT_EQ(blocked.status, 429) << "even the right secret waits: a guesser learns nothing";
   EXPECT_EQ(blocked.headers["Retry-After"], "1");
-  EXPECT_EQ(Login("client-a", "secret-a-0123", "", "10.1.1.1").status, 200)
+  EXPECT_EQ(Login("client-a", "secret-a-0123", "", from("10.1.1.1")).status, 200)
       << "other addresses are not slowed";
+  EXPECT_EQ(Login("client-b", "secret-b-4567", "", from("10.9.9.9")).status, 200)
+      << "nor other clients behind the same address";
   clock_.Advance(std::chrono::seconds(1));
-  EXPECT_EQ(Login("client-a", "secret-a-0123", "", "10.9.9.9").status, 200);
+  EXPECT_EQ(Login("client-a", "secret-a-0123", "", from("10.9.9.9")).status, 200);
+}
+
+TEST(ThrottleAddressTest, IsTheIpWithoutThePortAndAnIpv6AddressCountsAsItsSlash64) {
+  EXPECT_EQ(ThrottleAddress("10.1.2.3:5555"), "10.1.2.3");
+  EXPECT_EQ(ThrottleAddress("10.1.2.3"), "10.1.2.3");
+  EXPECT_EQ(ThrottleAddress("[2001:db8:1:2::7]:443"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ThrottleAddress("[2001:db8:1:2:ffff:1:2:3]:9"), "2001:db8:1:2::/64");
+  EXPECT_NE(ThrottleAddress("[2001:db8:1:3::7]:443"), ThrottleAddress("[2001:db8:1:2::7]:443"));
+  EXPECT_EQ(ThrottleAddress("[::ffff:10.1.2.3]:1"), "10.1.2.3") << "IPv4 on a dual-stack socket";
 }
 
 TEST_F(IngestApiTest, PostStoresEverythingAfterCommitWithThePluginsPolicy) {
@@ -225,6 +241,12 @@ TEST_F(IngestApiTest, TokensAreBoundToTheirPluginAndNamespace) {
   EXPECT_EQ(api_->List(Req("GET", a + "x")).status, 401);
   creds_.Remove(kFeedB);
   EXPECT_EQ(api_->List(Req("GET", b)).status, 401);
+  // Narrowing a client's scopes narrows its live tokens.
+  ApiSourceCredentials narrowed = Creds(kFeedA, "client-a", "secret-a-0123");
+  narrowed.scopes = {"cte_read"};
+  ASSERT_TRUE(creds_.Put(narrowed).ok());
+  EXPECT_EQ(api_->Create(Req("POST", a, "[]")).status, 403);
+  EXPECT_EQ(api_->List(Req("GET", a)).status, 200);
   clock_.Advance(std::chrono::minutes(121));
   EXPECT_EQ(api_->List(Req("GET", a)).status, 401) << "expired";
 }
