@@ -32,13 +32,24 @@ constexpr int64_t kDay = 86400;
 class PollerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    StartTenant(/*page_size=*/50, /*wait_seconds=*/10);  // several pages per pull
+    OpenStore();
+    now_ = std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count();
+  }
+  void TearDown() override {
+    pollers_.reset();
+    StopTenant();
+  }
+
+  // A fresh simulated tenant (its iterator's page size and wait_time) and a client for it.
+  void StartTenant(int page_size, int wait_seconds) {
+    StopTenant();
     tenantsim::SimulatorOptions options;
     options.tokens.push_back(tenantsim::FullAccessToken(kToken, tenantsim::TokenApi::kV2));
-    options.iterator_page_size = 50;  // several pages per pull
-    options.iterator_wait_seconds = 10;
+    options.iterator_page_size = page_size;
+    options.iterator_wait_seconds = wait_seconds;
     sim_ = std::make_unique<tenantsim::TenantSimulator>(options, clock_);
     ASSERT_TRUE(sim_->Start("127.0.0.1", 0).ok());
-    OpenStore();
     limiter_ = std::make_shared<netskope::TenantRateLimiter>(clock_, netskope::TenantRateLimits{});
     netskope::NetskopeClientOptions co;
     co.tenant = "acme";
@@ -46,12 +57,10 @@ class PollerTest : public ::testing::Test {
     co.v2_token = SecretString(kToken);
     client_ =
         std::make_shared<netskope::NetskopeClient>(co, *transport_, clock_, random_, limiter_);
-    now_ = std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count();
   }
-  void TearDown() override {
-    pollers_.reset();
-    client_->Shutdown();
-    sim_->Stop();
+  void StopTenant() {
+    if (client_) client_->Shutdown();
+    if (sim_) sim_->Stop();
   }
 
   void OpenStore() {
@@ -176,6 +185,47 @@ TEST_F(PollerTest, HistoricalPullCoversInitialRangeThenIncrementalFollows) {
     EXPECT_EQ(s.phase, "incremental");
     EXPECT_TRUE(s.last_error.empty()) << s.last_error;
     EXPECT_TRUE(s.last_success.has_value());
+  }
+}
+
+// Without wait_time and with small pages, the historical pull runs as fast as the client's limiter
+// lets it: the tenant (which refuses a fifth request within a second per iterator endpoint with
+// 429) must never have to refuse one.
+TEST_F(PollerTest, AFastPullStaysWithinTheTenantsRateLimit) {
+  StartTenant(/*page_size=*/10, /*wait_seconds=*/0);
+  for (int i = 0; i < 200; ++i) SeedPair(i, -3 * kDay + i);
+  Start(Spec());
+  ASSERT_TRUE(DriveUntil(
+      [&] { return Count(IndicatorType::kMd5) == 200 && Count(IndicatorType::kUrl) == 200; }));
+  EXPECT_EQ(CountRequests(429), 0);
+  // Twenty pages per endpoint at most four a second: the limit was reached, not avoided.
+  std::map<std::string, int> per_endpoint;
+  const json log = sim_->RequestLog();
+  for (const auto& e : log["requests"]) ++per_endpoint[e["endpoint"].get<std::string>()];
+  ASSERT_EQ(per_endpoint.size(), 2u) << log.dump();
+  for (const auto& [endpoint, n] : per_endpoint) EXPECT_GE(n, 20) << endpoint;
+}
+
+// The connection dies after the tenant handed out a page (the iterator moved on) and before the
+// poller stored it: the poller asks for the same page again (resend) and loses nothing.
+TEST_F(PollerTest, APageLostInFlightIsFetchedAgain) {
+  for (int i = 0; i < 120; ++i) SeedPair(i, -kDay + i);
+  tenantsim::Fault fault;
+  fault.path = "/api/v2/events/dataexport/alerts/malware";
+  fault.kind = tenantsim::Fault::Kind::kResetAfter;
+  fault.count = 2;  // the first page, and the retry's first attempt
+  sim_->AddFault(fault);
+  Start(Spec());
+  ASSERT_TRUE(DriveUntil(
+      [&] { return Count(IndicatorType::kMd5) == 120 && Count(IndicatorType::kUrl) == 120; }));
+  const json log = sim_->RequestLog();
+  int reset = 0;
+  for (const auto& e : log["requests"]) reset += e["fault"] == "reset-after" ? 1 : 0;
+  EXPECT_EQ(reset, 2) << "both lost answers happened";
+  for (int i = 0; i < 120; ++i) {
+    char md5[33];
+    std::snprintf(md5, sizeof(md5), "%032x", i);
+    EXPECT_TRUE(store_->Get(kPlugin, md5, IndicatorType::kMd5)->has_value()) << md5;
   }
 }
 
