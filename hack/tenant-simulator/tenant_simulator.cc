@@ -19,7 +19,7 @@ using http::PathParams;
 using nlohmann::json;
 
 constexpr size_t kMaxLogEntries = 100000;
-constexpr size_t kMaxLoggedUserAgent = 256;
+constexpr size_t kMaxLoggedUserAgent = 256;  // also bounds a logged iterator operation
 constexpr const char* kRateLimitBody = R"({"message":"API rate limit exceeded"})";
 constexpr const char* kDuplicateHashes = "Duplicate request, no change in file hashes";
 
@@ -419,6 +419,7 @@ void TenantSimulator::Serve(const EndpointInfo& info, const Inner& inner, const 
   entry.request_bytes = req.body.size();
   // Which client sent it (cte-operator puts its replica identity there); bounded, as the log is.
   entry.user_agent = req.Header("User-Agent").substr(0, kMaxLoggedUserAgent);
+  entry.operation = req.Query("operation").value_or("").substr(0, kMaxLoggedUserAgent);
 
   bool reset_after = false;
   auto finish = [&](const HttpResponse& response) {
@@ -1152,7 +1153,8 @@ json TenantSimulator::RequestLog() const {
                         {"requestBytes", e.request_bytes},
                         {"responseBytes", e.response_bytes},
                         {"fault", e.fault},
-                        {"userAgent", e.user_agent}});
+                        {"userAgent", e.user_agent},
+                        {"operation", e.operation}});
     json& ep = endpoints[e.endpoint];
     if (ep.is_null()) {
       ep = {

@@ -116,6 +116,7 @@ class TenantSimulator {
     size_t response_bytes = 0;
     std::string fault;
     std::string user_agent;  // the User-Agent header, cut at kMaxLoggedUserAgent bytes
+    std::string operation;   // an iterator request's `operation` (next, resend, an epoch...)
   };
   // The route context: which endpoint template, which API, which scope key.
   struct EndpointInfo {

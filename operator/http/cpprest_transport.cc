@@ -104,44 +104,54 @@ class CpprestTransport : public HttpTransport {
     }
     rest = url->target;
     auto timeout = request.timeout.count() > 0 ? request.timeout : std::chrono::hours(24);
+    // cpprestsdk resends any request whose pooled connection broke before an answer; one marked
+    // unrepeatable gets a client of its own, so its connection is new and never resent.
+    if (request.repeatable == false) return NewClient(*url, timeout);
     std::string key = url->Origin() + "|" + std::to_string(timeout.count());
     std::lock_guard<std::mutex> lock(mu_);
     auto& slot = clients_[key];
     if (!slot) {
-      client::http_client_config config;
-      config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-      config.set_validate_certificates(!options_.tls.insecure_skip_verify);
-      if (!options_.proxy_url.empty() && !HostBypassesProxy(url->host, options_.no_proxy)) {
-        auto proxy = ParseUrl(options_.proxy_url);
-        if (!proxy.ok()) return proxy.status();
-        // Credentials travel as Proxy-Authorization, not inside the URI cpprestsdk keeps.
-        web::web_proxy web_proxy(web::uri(proxy->Origin()));
-        if (proxy->has_credentials) {
-          web_proxy.set_credentials(web::credentials(proxy->user, proxy->password));
-        }
-        config.set_proxy(web_proxy);
-      }
-      TlsOptions tls = options_.tls;
-      config.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
-        if (tls.ca_bundle_pem.empty() || tls.ca_bundle_adds_to_system_roots) {
-          ctx.set_default_verify_paths();
-        } else {
-          // cpprestsdk loads the system roots before calling us; a bundle that must be the only
-          // trust anchor starts from an empty store.
-          SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
-        }
-        if (!tls.ca_bundle_pem.empty()) {
-          ctx.add_certificate_authority(boost::asio::buffer(tls.ca_bundle_pem));
-        }
-        if (!tls.client_cert_pem.empty()) {
-          ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
-          ctx.use_private_key(boost::asio::buffer(tls.client_key_pem),
-                              boost::asio::ssl::context::pem);
-        }
-      });
-      slot = std::make_shared<client::http_client>(web::uri(url->Origin()), config);
+      auto made = NewClient(*url, timeout);
+      if (!made.ok()) return made.status();
+      slot = std::move(made).value();
     }
     return slot;
+  }
+
+  StatusOr<std::shared_ptr<client::http_client>> NewClient(const Url& url,
+                                                           std::chrono::milliseconds timeout) {
+    client::http_client_config config;
+    config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+    config.set_validate_certificates(!options_.tls.insecure_skip_verify);
+    if (!options_.proxy_url.empty() && !HostBypassesProxy(url.host, options_.no_proxy)) {
+      auto proxy = ParseUrl(options_.proxy_url);
+      if (!proxy.ok()) return proxy.status();
+      // Credentials travel as Proxy-Authorization, not inside the URI cpprestsdk keeps.
+      web::web_proxy web_proxy(web::uri(proxy->Origin()));
+      if (proxy->has_credentials) {
+        web_proxy.set_credentials(web::credentials(proxy->user, proxy->password));
+      }
+      config.set_proxy(web_proxy);
+    }
+    TlsOptions tls = options_.tls;
+    config.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+      if (tls.ca_bundle_pem.empty() || tls.ca_bundle_adds_to_system_roots) {
+        ctx.set_default_verify_paths();
+      } else {
+        // cpprestsdk loads the system roots before calling us; a bundle that must be the only
+        // trust anchor starts from an empty store.
+        SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+      }
+      if (!tls.ca_bundle_pem.empty()) {
+        ctx.add_certificate_authority(boost::asio::buffer(tls.ca_bundle_pem));
+      }
+      if (!tls.client_cert_pem.empty()) {
+        ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
+        ctx.use_private_key(boost::asio::buffer(tls.client_key_pem),
+                            boost::asio::ssl::context::pem);
+      }
+    });
+    return std::make_shared<client::http_client>(web::uri(url.Origin()), config);
   }
 
   static web::http::http_request BuildRequest(const ClientRequest& request,

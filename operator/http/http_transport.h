@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "operator/core/status.h"
 #include "operator/http/http_types.h"
@@ -19,14 +20,38 @@
 namespace cte::http {
 
 struct ClientRequest {
-  std::string method = "GET";
+  // Positional construction, as in {"GET", url, {}, "", std::chrono::seconds(5)}, for the fields
+  // callers set most; `repeatable` is set by name.
+  ClientRequest(std::string method = "GET", std::string url = {}, Headers headers = {},
+                std::string body = {}, std::chrono::milliseconds timeout = std::chrono::seconds(30))
+      : method(std::move(method)),
+        url(std::move(url)),
+        headers(std::move(headers)),
+        body(std::move(body)),
+        timeout(timeout) {}
+
+  std::string method;
   std::string url;  // absolute: scheme://host:port/path?query (already percent-encoded)
   Headers headers;
   std::string body;
   // Whole-request deadline for Send; for Stream, the longest silence tolerated between bytes
   // (zero: no limit; the caller's watchdog decides).
-  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds timeout;
+  // Whether the request may reach the server twice. A pooled keep-alive connection that breaks
+  // before any answer is ambiguous (the server most likely closed it while idle, but may have
+  // acted on the request), and the transport may resend the request on a new connection: the
+  // socket transport does for repeatable requests, cpprestsdk does for every request. Unset:
+  // repeatable by method (GET, HEAD, PUT, DELETE, OPTIONS), and either transport may use a
+  // pooled connection. Explicitly false: never over a pooled connection, so neither transport
+  // ever sends it twice (a GET that moves server-side state, like an iterator's `next`).
+  std::optional<bool> repeatable;
 };
+
+inline bool IsRepeatable(const ClientRequest& request) {
+  if (request.repeatable) return *request.repeatable;
+  const std::string& m = request.method;
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
+}
 
 struct ClientResponse {
   int status = 0;

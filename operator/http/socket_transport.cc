@@ -45,11 +45,6 @@ std::string SslError() {
   return e ? buf : "TLS error";
 }
 
-bool Idempotent(const std::string& method) {
-  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
-         method == "OPTIONS";
-}
-
 // A Beast body that hands each piece of the body to a sink as the parser produces it: nothing is
 // buffered beyond what arrived, and a Content-Length the server announces reserves nothing. The
 // sink returns false to stop reading.
@@ -498,7 +493,9 @@ class SocketTransport : public HttpTransport {
     const std::string wire = SerializeRequest(request, url, plain_proxy);
     const std::string key = url.Origin();
     for (int attempt = 0;; ++attempt) {
-      std::unique_ptr<Conn> conn = streaming || attempt > 0 ? nullptr : TakeIdle(key);
+      // A request marked unrepeatable never rides a pooled connection (ClientRequest::repeatable).
+      const bool fresh = streaming || attempt > 0 || request.repeatable == false;
+      std::unique_ptr<Conn> conn = fresh ? nullptr : TakeIdle(key);
       const bool reused = conn != nullptr;
       if (!conn) {
         if (Status s = Open(url, deadline, conn); !s.ok()) return s;
@@ -517,7 +514,7 @@ class SocketTransport : public HttpTransport {
       }
       if (cancel && cancel->cancelled()) return s;
       if (reused && !answered && attempt == 0 && s.code() == StatusCode::kUnavailable &&
-          Idempotent(request.method)) {
+          IsRepeatable(request)) {
         continue;  // the server had closed the pooled connection; try once on a new one
       }
       return s;

@@ -15,7 +15,7 @@ AlertIterator::AlertIterator(TenantClient& client, Clock& clock, AlertType type,
 
 void AlertIterator::Cancel() {
   cancelled_ = true;
-  clock_.Notify();
+  clock_.Notify();  // wakes the wait_time pause here and the client's limiter and retry waits
 }
 
 StatusOr<AlertPage> AlertIterator::Fetch(const IteratorOperation& operation) {
@@ -26,7 +26,7 @@ StatusOr<AlertPage> AlertIterator::Fetch(const IteratorOperation& operation) {
     }
   }
   if (cancelled_) return UnavailableError("alert iterator cancelled");
-  auto page = client_.IterateAlerts(type_, index_, operation);
+  auto page = client_.IterateAlerts(type_, index_, operation, &cancelled_);
   if (!page.ok()) return page;
   Duration wait = page->wait_time ? std::chrono::seconds(std::max<int64_t>(0, *page->wait_time))
                                   : Duration(kDefaultWait);

@@ -27,7 +27,8 @@ class AlertIterator {
   StatusOr<AlertPage> Fetch(const IteratorOperation& operation);
   StatusOr<AlertPage> Next() { return Fetch(IteratorOperation::Next()); }
 
-  // Makes a waiting Fetch return Unavailable (shutdown). Thread-safe.
+  // Makes a waiting Fetch return Unavailable, also while the client waits for the tenant's rate
+  // limiter or between retries (shutdown, a plugin stopped). Thread-safe.
   void Cancel();
 
   const std::string& index() const { return index_; }

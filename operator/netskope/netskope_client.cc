@@ -44,9 +44,10 @@ void NetskopeClient::Shutdown() {
   clock_.Notify();
 }
 
-bool NetskopeClient::WaitFor(Duration d) {
-  if (d > Duration::zero()) clock_.WaitFor(d, [this] { return shutdown_.load(); });
-  return !shutdown_;
+bool NetskopeClient::WaitFor(Duration d, const std::atomic<bool>* cancelled) {
+  auto stop = [this, cancelled] { return shutdown_.load() || (cancelled && cancelled->load()); };
+  if (d > Duration::zero()) clock_.WaitFor(d, stop);
+  return !stop();
 }
 
 const SecretString& NetskopeClient::TokenFor(Api api) const {
@@ -99,8 +100,12 @@ NetskopeClient::Outcome NetskopeClient::Execute(TenantRequest request, const Exe
   const int attempts = std::max(1, options_.retry.max_attempts);
 
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    if (shutdown_ || !limiter_->Acquire(buckets, [this] { return shutdown_.load(); })) {
-      return {UnavailableError("tenant client is shutting down"), {}};
+    if (exec.cancelled && *exec.cancelled) return {UnavailableError("request cancelled"), {}};
+    if (shutdown_ || !limiter_->Acquire(buckets, [this, &exec] {
+          return shutdown_.load() || (exec.cancelled && exec.cancelled->load());
+        })) {
+      return {UnavailableError(shutdown_ ? "tenant client is shutting down" : "request cancelled"),
+              {}};
     }
     http::ClientRequest wire = ToClientRequest(
         request, options_.base_url, token,
@@ -170,7 +175,10 @@ NetskopeClient::Outcome NetskopeClient::Execute(TenantRequest request, const Exe
                                                      {"retryInMs", Millis(wait)},
                                                      {"error", last.status.ToString()}});
     if (ambiguous && exec.after_ambiguous_failure) request = *exec.after_ambiguous_failure;
-    if (!WaitFor(wait)) return {UnavailableError("tenant client is shutting down"), {}};
+    if (!WaitFor(wait, exec.cancelled)) {
+      return {UnavailableError(shutdown_ ? "tenant client is shutting down" : "request cancelled"),
+              {}};
+    }
   }
   return last;
 }
@@ -293,8 +301,10 @@ StatusOr<FileHashListResult> NetskopeClient::UpdateFileHashList(
 }
 
 StatusOr<AlertPage> NetskopeClient::IterateAlerts(AlertType type, std::string_view index,
-                                                  const IteratorOperation& operation) {
+                                                  const IteratorOperation& operation,
+                                                  const std::atomic<bool>* cancelled) {
   ExecOptions exec;
+  exec.cancelled = cancelled;
   // Every operation but resend moves the index; after an ambiguous failure of `next` the page
   // may have been consumed, so ask for it again with resend (CE's provider does the same).
   // Epoch, head and tail name absolute positions and are simply repeated.

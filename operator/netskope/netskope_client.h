@@ -76,7 +76,8 @@ class NetskopeClient : public TenantClient {
   StatusOr<FileHashListResult> UpdateFileHashList(std::string_view name,
                                                   const std::vector<std::string>& hashes) override;
   StatusOr<AlertPage> IterateAlerts(AlertType type, std::string_view index,
-                                    const IteratorOperation& operation) override;
+                                    const IteratorOperation& operation,
+                                    const std::atomic<bool>* cancelled) override;
 
   // Makes waiting calls return Unavailable promptly (shutdown). Irreversible.
   void Shutdown();
@@ -93,6 +94,9 @@ class NetskopeClient : public TenantClient {
     std::optional<TenantRequest> after_ambiguous_failure;
     // Checks a 2xx answer; Unavailable means "broken answer, try again", other errors return.
     std::function<Status(const http::ClientResponse&)> validate;
+    // The caller's own stop flag (besides Shutdown): ends waits for the limiter and between
+    // attempts. Whoever sets it calls Clock::Notify().
+    const std::atomic<bool>* cancelled = nullptr;
   };
   struct Outcome {
     Status status;                  // OK iff a 2xx answer passed validation
@@ -106,7 +110,7 @@ class NetskopeClient : public TenantClient {
   std::vector<Bucket> BucketsFor(const TenantRequest& request) const;
   const SecretString& TokenFor(Api api) const;
   Status Scrub(const Status& status) const;
-  bool WaitFor(Duration d);  // false when shut down
+  bool WaitFor(Duration d, const std::atomic<bool>* cancelled);  // false: shut down or cancelled
 
   NetskopeClientOptions options_;
   http::HttpTransport& transport_;

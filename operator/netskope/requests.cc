@@ -123,6 +123,8 @@ TenantRequest AlertIteratorRequest(AlertType type, std::string_view index,
          "/api/v2/events/dataexport/alerts/" + std::string(AlertTypeName(type)));
   r.query.emplace_back("index", std::string(index));
   r.query.emplace_back("operation", operation.value());
+  // Sent twice, a `next` skips a page; NetskopeClient follows an ambiguous failure with `resend`.
+  if (operation.is_next()) r.repeatable = false;
   return r;
 }
 
@@ -132,6 +134,7 @@ http::ClientRequest ToClientRequest(const TenantRequest& request, std::string_vi
   http::ClientRequest out;
   out.method = request.method;
   out.timeout = timeout;
+  out.repeatable = request.repeatable;
   while (!base_url.empty() && base_url.back() == '/') base_url.remove_suffix(1);
   out.url = std::string(base_url) + request.path;
   for (size_t i = 0; i < request.query.size(); ++i) {

@@ -44,6 +44,9 @@ struct TenantRequest {
   http::QueryParams query;
   // JSON body; for v1 the token is added to it by ToClientRequest (never held here).
   std::optional<nlohmann::json> body;
+  // See http::ClientRequest::repeatable: false for a request the transport must not send twice
+  // on its own (an iterator `next` moves the tenant's cursor).
+  std::optional<bool> repeatable;
 };
 
 struct ListUrlListsOptions {

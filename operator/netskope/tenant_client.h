@@ -9,6 +9,7 @@
 // NotFound.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,9 +62,12 @@ class TenantClient {
   // GET /api/v2/events/dataexport/alerts/{type}?index=&operation=. The caller honours
   // AlertPage::wait_time before the next call (AlertIterator does). After an ambiguous failure
   // of an operation that moves the index, the client retries with `resend`, so a page is never
-  // skipped (it may be delivered twice).
+  // skipped (it may be delivered twice). `cancelled` (may be null) ends the call's waits for the
+  // rate limiter and between retries with Unavailable once set (the setter calls
+  // Clock::Notify()), so a poller stops promptly even while the tenant's budget is paused.
   virtual StatusOr<AlertPage> IterateAlerts(AlertType type, std::string_view index,
-                                            const IteratorOperation& operation) = 0;
+                                            const IteratorOperation& operation,
+                                            const std::atomic<bool>* cancelled) = 0;
 };
 
 // Looks a list up by name, as CE does (names are the key, reference §3.5 step 3). One GET with

@@ -37,8 +37,10 @@ bool NetskopePollerSpec::SameAs(const NetskopePollerSpec& o) const {
          policy.override_reputation == o.policy.override_reputation && client == o.client;
 }
 
-std::string PollerCheckpointKey(const store::SourceRef& plugin, AlertType type) {
-  return "netskope-poller/" + plugin.Key() + "/" + std::string(netskope::AlertTypeName(type));
+std::string PollerCheckpointKey(const store::SourceRef& plugin, const std::string& tenant_host,
+                                AlertType type) {
+  return "netskope-poller/" + plugin.Key() + "/" + tenant_host + "/" +
+         std::string(netskope::AlertTypeName(type));
 }
 
 std::string PollerIndexName(const store::SourceRef& plugin, AlertType type, bool historical) {
@@ -158,7 +160,7 @@ void AlertConsumer::Run() {
 }
 
 StatusOr<AlertConsumer::Checkpoint> AlertConsumer::LoadCheckpoint() {
-  const std::string key = PollerCheckpointKey(spec_.plugin, type_);
+  const std::string key = PollerCheckpointKey(spec_.plugin, spec_.tenant_name, type_);
   auto stored = store_.GetCheckpoint(key);
   if (!stored.ok()) return stored.status();
   if (stored->has_value()) return Checkpoint::FromJson(**stored);
@@ -208,7 +210,7 @@ Status AlertConsumer::Drain(Checkpoint& ckpt, bool historical) {
   IteratorOperation op =
       phase.started ? IteratorOperation::Resend() : IteratorOperation::Epoch(start);
   MappingOptions mapping{spec_.plugin, spec_.tenant_name, spec_.hashes, spec_.urls, {}};
-  const std::string key = PollerCheckpointKey(spec_.plugin, type_);
+  const std::string key = PollerCheckpointKey(spec_.plugin, spec_.tenant_name, type_);
   while (!stopping_) {
     auto page = iterator.Fetch(op);
     if (stopping_) break;

@@ -12,7 +12,9 @@
 //     `next` forever, pausing pollInterval whenever it has caught up;
 //   - every page's indicators and the consumer's checkpoint commit in one store transaction, so
 //     a restart resumes exactly: an index in progress is resumed with `resend` (the page the
-//     tenant last handed out, which may not have been stored), then `next`;
+//     tenant last handed out, which may not have been stored), then `next`; the checkpoint
+//     belongs to the tenant host too, so pointing the plugin at another tenant starts afresh
+//     (history included) there;
 //   - the iterator's wait_time is honoured (AlertIterator) and requests go through the tenant
 //     client, whose per-tenant limiter keeps within the tenant's rate limits.
 //
@@ -42,7 +44,7 @@ namespace cte::sources {
 // What the CTEPlugin reconciler knows about one Netskope plugin with polling on.
 struct NetskopePollerSpec {
   store::SourceRef plugin;
-  std::string tenant_name;  // NetskopeTenant spec.tenantName (used in comments)
+  std::string tenant_name;  // NetskopeTenant spec.tenantName (comments, checkpoint key)
   bool hashes = true;       // threatDataType Malware or Both
   bool urls = true;         // threatDataType URL or Both
   int initial_range_days = 7;
@@ -80,8 +82,11 @@ class AlertPollers {
   virtual std::vector<ConsumerStatus> Status(const store::SourceRef& plugin) const = 0;
 };
 
-// The checkpoint key of a consumer and its index names (exposed for tests and operations).
-std::string PollerCheckpointKey(const store::SourceRef& plugin, netskope::AlertType type);
+// The checkpoint key of a consumer and its index names (exposed for tests and operations). The
+// key names the tenant host too: a plugin moved to another tenant pulls that tenant's history
+// instead of resuming where the old tenant's stream ended.
+std::string PollerCheckpointKey(const store::SourceRef& plugin, const std::string& tenant_host,
+                                netskope::AlertType type);
 std::string PollerIndexName(const store::SourceRef& plugin, netskope::AlertType type,
                             bool historical);
 

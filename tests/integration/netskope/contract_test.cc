@@ -371,9 +371,10 @@ TEST_F(ContractTest, BadTokensAndMissingScopesAreTerminal) {
   EXPECT_EQ(read_only->CreateUrlList("x", {"a.example"}, UrlListType::kExact).status().code(),
             StatusCode::kPermissionDenied);
   EXPECT_EQ(read_only->DeployUrlLists().status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(
-      read_only->IterateAlerts(AlertType::kMalware, "i", IteratorOperation::Head()).status().code(),
-      StatusCode::kPermissionDenied);
+  EXPECT_EQ(read_only->IterateAlerts(AlertType::kMalware, "i", IteratorOperation::Head(), nullptr)
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
   auto bad_v1 = MakeClient("wrong", kV2);
   EXPECT_EQ(bad_v1->UpdateFileHashList("cte-hashes", {kMd5A}).status().code(),
             StatusCode::kUnauthenticated);
@@ -440,8 +441,8 @@ TEST_F(ContractTest, IteratorDeliversEveryAlertOnceInOrder) {
   EXPECT_FALSE(got[0].incident_id.empty());
   EXPECT_GE(page->timestamp_hwm, got.back().timestamp);
 
-  auto malsite =
-      client_->IterateAlerts(AlertType::kMalsite, "acme_malsite", IteratorOperation::Head());
+  auto malsite = client_->IterateAlerts(AlertType::kMalsite, "acme_malsite",
+                                        IteratorOperation::Head(), nullptr);
   ASSERT_TRUE(malsite.ok());
   ASSERT_EQ(malsite->alerts.size(), 3u);
   EXPECT_FALSE(malsite->alerts[0].url.empty());
@@ -455,15 +456,16 @@ TEST_F(ContractTest, IteratorDeliversEveryAlertOnceInOrder) {
 }
 
 TEST_F(ContractTest, IteratorNextOnAnUnstartedIndexIsAnError) {
-  auto page =
-      client_->IterateAlerts(AlertType::kMalware, "never-started", IteratorOperation::Next());
+  auto page = client_->IterateAlerts(AlertType::kMalware, "never-started",
+                                     IteratorOperation::Next(), nullptr);
   EXPECT_EQ(page.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ContractTest, IteratorFailureOfNextIsRepeatedAsResendSoNoPageIsLost) {
   sim_->GenerateAlerts("malware", 4, 1'700'000'000, 60);
   std::string index = "acme_malware";
-  auto first = client_->IterateAlerts(AlertType::kMalware, index, IteratorOperation::Head());
+  auto first =
+      client_->IterateAlerts(AlertType::kMalware, index, IteratorOperation::Head(), nullptr);
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->alerts.size(), 4u);
   sim_->GenerateAlerts("malware", 2, 1'800'000'000, 60);
@@ -473,11 +475,13 @@ TEST_F(ContractTest, IteratorFailureOfNextIsRepeatedAsResendSoNoPageIsLost) {
   sim_->AddFault(fault);
   // The 500 happened before the tenant moved the index; the resend returns the previous page
   // again (at-least-once), and the next call continues without a gap.
-  auto repeated = client_->IterateAlerts(AlertType::kMalware, index, IteratorOperation::Next());
+  auto repeated =
+      client_->IterateAlerts(AlertType::kMalware, index, IteratorOperation::Next(), nullptr);
   ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
   EXPECT_EQ(repeated->alerts.size(), 4u);
   EXPECT_EQ(repeated->alerts[0].id, first->alerts[0].id);
-  auto next = client_->IterateAlerts(AlertType::kMalware, index, IteratorOperation::Next());
+  auto next =
+      client_->IterateAlerts(AlertType::kMalware, index, IteratorOperation::Next(), nullptr);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->alerts.size(), 2u);
 }
@@ -543,11 +547,13 @@ TEST_F(ContractTest, EntryCapAndFileHashSizeCapAreInvalidArguments) {
 
 TEST_F(ContractTest, IteratorTailSkipsThePastAndNextBringsOnlyNewAlerts) {
   sim_->GenerateAlerts("malware", 5, 1'700'000'000, 60);
-  auto tail = client_->IterateAlerts(AlertType::kMalware, "acme_tail", IteratorOperation::Tail());
+  auto tail =
+      client_->IterateAlerts(AlertType::kMalware, "acme_tail", IteratorOperation::Tail(), nullptr);
   ASSERT_TRUE(tail.ok()) << tail.status().ToString();
   EXPECT_TRUE(tail->alerts.empty());
   sim_->GenerateAlerts("malware", 2, 1'800'000'000, 60);
-  auto next = client_->IterateAlerts(AlertType::kMalware, "acme_tail", IteratorOperation::Next());
+  auto next =
+      client_->IterateAlerts(AlertType::kMalware, "acme_tail", IteratorOperation::Next(), nullptr);
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   ASSERT_EQ(next->alerts.size(), 2u);
   EXPECT_GE(next->alerts[0].timestamp, 1'800'000'000);

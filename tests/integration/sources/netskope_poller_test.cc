@@ -110,15 +110,19 @@ class PollerTest : public ::testing::Test {
     return n.ok() ? *n : -1;
   }
 
-  // Advances the clock whenever a poller thread waits on it, until `cond` holds (20 s real-time
-  // deadline) or `max_simulated` has passed.
+  // Advances the clock whenever every consumer waits on it, until `cond` holds (20 s real-time
+  // deadline) or `max_simulated` has passed. Time never moves while a consumer works (a request
+  // in flight, a commit), as if those took no time: a step taken then would make a request
+  // arrive later than the limiter let it go, or let a wait_time pass unseen.
   template <typename F>
   bool DriveUntil(F cond, Duration max_simulated = hours(2)) {
+    const int waiting =
+        std::max<int>(1, pollers_ ? static_cast<int>(pollers_->Status(kPlugin).size()) : 0);
     auto deadline = std::chrono::steady_clock::now() + seconds(20);
     Duration moved{0};
     while (!cond()) {
       if (std::chrono::steady_clock::now() > deadline || moved > max_simulated) return false;
-      if (clock_.waiters() > 0 && clock_.due_waiters() == 0) {
+      if (clock_.waiters() >= waiting && clock_.due_waiters() == 0) {
         clock_.Advance(std::chrono::milliseconds(500));
         moved += std::chrono::milliseconds(500);
       } else {
@@ -189,8 +193,8 @@ TEST_F(PollerTest, HistoricalPullCoversInitialRangeThenIncrementalFollows) {
 }
 
 // Without wait_time and with small pages, the historical pull runs as fast as the client's limiter
-// lets it: the tenant (which refuses a fifth request within a second per iterator endpoint with
-// 429) must never have to refuse one.
+// lets it: the tenant (which answers 429 past four requests a second per iterator endpoint and
+// past its v2 budget) must never have to refuse one.
 TEST_F(PollerTest, AFastPullStaysWithinTheTenantsRateLimit) {
   StartTenant(/*page_size=*/10, /*wait_seconds=*/0);
   for (int i = 0; i < 200; ++i) SeedPair(i, -3 * kDay + i);
@@ -198,35 +202,68 @@ TEST_F(PollerTest, AFastPullStaysWithinTheTenantsRateLimit) {
   ASSERT_TRUE(DriveUntil(
       [&] { return Count(IndicatorType::kMd5) == 200 && Count(IndicatorType::kUrl) == 200; }));
   EXPECT_EQ(CountRequests(429), 0);
-  // Twenty pages per endpoint at most four a second: the limit was reached, not avoided.
+  // Twenty pages per endpoint.
   std::map<std::string, int> per_endpoint;
   const json log = sim_->RequestLog();
   for (const auto& e : log["requests"]) ++per_endpoint[e["endpoint"].get<std::string>()];
   ASSERT_EQ(per_endpoint.size(), 2u) << log.dump();
   for (const auto& [endpoint, n] : per_endpoint) EXPECT_GE(n, 20) << endpoint;
+  // Within any one second (on the simulated clock) the tenant saw at most four requests (its
+  // v2 budget, shared by both iterator endpoints), and at some point exactly four: the limiter,
+  // not the pacing of the test, set the pace.
+  auto busiest = [&](const std::string& endpoint) {
+    std::vector<double> times;
+    for (const auto& e : log["requests"]) {
+      if (endpoint.empty() || e["endpoint"] == endpoint) times.push_back(e["time"].get<double>());
+    }
+    size_t most = 0;
+    for (size_t a = 0, b = 0; b < times.size(); ++b) {
+      while (times[b] - times[a] >= 1.0) ++a;
+      most = std::max(most, b - a + 1);
+    }
+    return most;
+  };
+  EXPECT_EQ(busiest(""), 4u);
+  for (const auto& [endpoint, n] : per_endpoint) EXPECT_LE(busiest(endpoint), 4u) << endpoint;
 }
 
-// The connection dies after the tenant handed out a page (the iterator moved on) and before the
-// poller stored it: the poller asks for the same page again (resend) and loses nothing.
-TEST_F(PollerTest, APageLostInFlightIsFetchedAgain) {
-  for (int i = 0; i < 120; ++i) SeedPair(i, -kDay + i);
+// The connection dies after the tenant handed out a page (its iterator moved on) and before the
+// poller stored it: the poller asks for that page again with `resend` and loses nothing (a
+// `next` would skip it).
+TEST_F(PollerTest, APageLostInFlightIsFetchedAgainWithResend) {
+  for (int i = 0; i < 50; ++i) SeedPair(i, -kDay + i);  // one full page, and nothing more
+  Start(Spec());
+  // The first page is stored and, as it was the last, the tenant asked for its wait_time: the
+  // consumer waits on the simulated clock, so the alerts and the fault below meet its `next`.
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) >= 50; }));
+  for (int i = 50; i < 120; ++i) SeedPair(i, -kDay + 100 + i);  // pages of 50 and 20
   tenantsim::Fault fault;
   fault.path = "/api/v2/events/dataexport/alerts/malware";
   fault.kind = tenantsim::Fault::Kind::kResetAfter;
-  fault.count = 2;  // the first page, and the retry's first attempt
+  fault.count = 1;
   sim_->AddFault(fault);
-  Start(Spec());
   ASSERT_TRUE(DriveUntil(
       [&] { return Count(IndicatorType::kMd5) == 120 && Count(IndicatorType::kUrl) == 120; }));
-  const json log = sim_->RequestLog();
-  int reset = 0;
-  for (const auto& e : log["requests"]) reset += e["fault"] == "reset-after" ? 1 : 0;
-  EXPECT_EQ(reset, 2) << "both lost answers happened";
   for (int i = 0; i < 120; ++i) {
     char md5[33];
     std::snprintf(md5, sizeof(md5), "%032x", i);
     EXPECT_TRUE(store_->Get(kPlugin, md5, IndicatorType::kMd5)->has_value()) << md5;
   }
+  // The request whose answer was lost, then the resend that recovered it.
+  std::vector<std::string> after_reset;
+  bool reset = false;
+  const json log = sim_->RequestLog();
+  for (const auto& e : log["requests"]) {
+    if (e["path"] != "/api/v2/events/dataexport/alerts/malware") continue;
+    if (reset) after_reset.push_back(e["operation"].get<std::string>());
+    if (e["fault"] == "reset-after") {
+      EXPECT_EQ(e["operation"], "next");
+      reset = true;
+    }
+  }
+  ASSERT_TRUE(reset) << log.dump();
+  ASSERT_FALSE(after_reset.empty());
+  EXPECT_EQ(after_reset.front(), "resend");
 }
 
 TEST_F(PollerTest, ThreatDataTypeChoosesTheConsumers) {
@@ -255,10 +292,16 @@ TEST_F(PollerTest, ZeroInitialRangeSkipsHistory) {
 TEST_F(PollerTest, RestartResumesFromTheStoredProgressWithoutLosingAlerts) {
   for (int i = 0; i < 120; ++i) SeedPair(i, -kDay + i);
   Start(Spec());
-  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) == 120; }));
-  auto before = store_->GetCheckpoint(PollerCheckpointKey(kPlugin, netskope::AlertType::kMalware));
-  ASSERT_TRUE(before.ok() && before->has_value());
-  EXPECT_NE((*before)->find("\"done\":true"), std::string::npos) << **before;
+  // Every alert stored and both historical pulls finished (the page after the last one says so).
+  auto history_done = [&](netskope::AlertType type) {
+    auto c = store_->GetCheckpoint(PollerCheckpointKey(kPlugin, "acme.goskope.com", type));
+    return c.ok() && c->has_value() && (*c)->find("\"done\":true") != std::string::npos;
+  };
+  ASSERT_TRUE(DriveUntil([&] {
+    return Count(IndicatorType::kMd5) == 120 && Count(IndicatorType::kUrl) == 120 &&
+           history_done(netskope::AlertType::kMalware) &&
+           history_done(netskope::AlertType::kMalsite);
+  }));
 
   // Stop (as a restart would), add alerts meanwhile, start again from a reopened store.
   pollers_.reset();
@@ -280,6 +323,32 @@ TEST_F(PollerTest, RestartResumesFromTheStoredProgressWithoutLosingAlerts) {
   for (const auto& s : statuses) alerts += s.alerts;
   // 30 new alerts per type, plus at most the one page each that resend hands back again.
   EXPECT_LE(alerts, 2 * (30 + 50));
+}
+
+// Progress belongs to the tenant it was made on: a plugin pointed at another tenant pulls that
+// tenant's history instead of resuming at the old tenant's high-water mark.
+TEST_F(PollerTest, APluginMovedToAnotherTenantPullsThatTenantsHistory) {
+  for (int i = 0; i < 10; ++i) SeedPair(i, -kDay + i);
+  Start(Spec());
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) == 10; }));
+  for (int i = 0; i < 10; ++i) SeedPair(100 + i, 60 + i);  // the old tenant's stream moves on
+  ASSERT_TRUE(DriveUntil(
+      [&] { return Count(IndicatorType::kMd5) == 20 && Count(IndicatorType::kUrl) == 20; }));
+
+  pollers_.reset();
+  StartTenant(/*page_size=*/50, /*wait_seconds=*/10);
+  for (int i = 0; i < 10; ++i) SeedPair(200 + i, -2 * kDay + i);  // older than the old mark
+  NetskopePollerSpec moved = Spec();
+  moved.tenant_name = "beta.goskope.com";
+  Start(moved);
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) == 30; }));
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kUrl) == 30; }));
+  auto url = store_->Get(kPlugin, "http://m205.example/", IndicatorType::kUrl);
+  ASSERT_TRUE(url.ok() && url->has_value());
+  EXPECT_EQ((*url)->comments, "beta.goskope.com - Phishing");
+  auto old = store_->GetCheckpoint(
+      PollerCheckpointKey(kPlugin, "acme.goskope.com", netskope::AlertType::kMalware));
+  ASSERT_TRUE(old.ok() && old->has_value()) << "the old tenant's progress is kept";
 }
 
 TEST_F(PollerTest, TenantErrorsAreRetriedAndReported) {
@@ -365,6 +434,30 @@ TEST_F(PollerTest, StopEndsPollingPromptly) {
   ASSERT_TRUE(DriveUntil([&] { return clock_.waiters() > 0; }));
   pollers_->Stop(kPlugin);
   EXPECT_TRUE(pollers_->Status(kPlugin).empty());
+}
+
+// The tenant's budget is paused for an hour (as after a 429 with a long Retry-After): stopping
+// the plugin's polling ends the consumers' waits for the limiter instead of outlasting the pause.
+TEST_F(PollerTest, StopDoesNotWaitOutAPausedRateLimit) {
+  SeedPair(1, -kDay);
+  limiter_->PauseFor(netskope::Bucket::kV2, hours(1));
+  Start(Spec());
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (clock_.waiters() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(clock_.waiters(), 2) << "both consumers wait for the limiter";
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    pollers_->Stop(kPlugin);
+    stopped = true;
+  });
+  while (!stopped && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  const bool prompt = stopped;
+  if (!prompt) clock_.Advance(hours(2));  // let a broken stop finish instead of hanging
+  stopper.join();
+  EXPECT_TRUE(prompt) << "Stop waited for the limiter's pause";
+  EXPECT_EQ(sim_->RequestLog()["requests"].size(), 0u);
 }
 
 TEST_F(PollerTest, EnsureWithTheSameSpecKeepsTheConsumersAndAChangedOneRestartsThem) {

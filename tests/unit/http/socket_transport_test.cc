@@ -1,6 +1,6 @@
 // The socket transport against servers that misbehave on purpose (tests/testing/scripted_server.h):
 // response framing read with Beast's parser (trailers, chunk sizes, the response size cap), the
-// keep-alive pool's stale-connection retry (idempotent methods only), the cancel hook racing the
+// keep-alive pool's stale-connection retry (repeatable requests only), the cancel hook racing the
 // end of a stream, and proxy credentials.
 #include "operator/http/socket_transport.h"
 
@@ -161,6 +161,15 @@ TEST_F(StaleConnectionTest, APostIsNeverSentTwice) {
     ASSERT_TRUE(transport_->Send(Get(server_.url() + "/warm")).ok());
   }
   EXPECT_EQ(Methods(), (std::vector<std::string>{"GET", "POST", "GET", "PATCH", "GET"}));
+}
+
+// A POST the caller marks repeatable is resent like a PUT.
+TEST_F(StaleConnectionTest, APostMarkedRepeatableIsRetried) {
+  ASSERT_TRUE(transport_->Send(Get(server_.url() + "/warm")).ok());
+  ClientRequest post{"POST", server_.url() + "/x", {}, "{}", std::chrono::seconds(10)};
+  post.repeatable = true;
+  ASSERT_TRUE(transport_->Send(post).ok());
+  EXPECT_EQ(Methods(), (std::vector<std::string>{"GET", "POST", "POST"}));
 }
 
 TEST(CancelTokenTest, ClearingTheHookWaitsForARunningHook) {

@@ -215,6 +215,40 @@ TEST_P(TransportTest, ProxyCredentialsGoOutAsProxyAuthorization) {
   EXPECT_EQ(seen.find("s3cret@"), std::string::npos) << seen;
 }
 
+// The server answers the first request of each connection and closes a connection when another
+// request arrives on it: a pooled connection gone stale just as it is reused. Both transports
+// resend a repeatable request then; one marked unrepeatable (an iterator's `next`) must reach the
+// server once, so it goes on a connection of its own.
+TEST_P(TransportTest, AnUnrepeatableRequestIsSentOnceOnAConnectionOfItsOwn) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  cte::testing::ScriptedServer server([&](int fd, int) {
+    std::string carry;
+    for (int n = 0;; ++n) {
+      std::string request = cte::testing::ScriptedServer::ReadRequest(fd, carry);
+      if (request.empty()) return;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        lines.push_back(request.substr(0, request.find("\r\n")));
+      }
+      if (n > 0) return;
+      cte::testing::ScriptedServer::Write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  ASSERT_TRUE(
+      transport_->Send({"GET", server.url() + "/warm", {}, "", std::chrono::seconds(10)}).ok());
+  ClientRequest next{
+      "GET", server.url() + "/page?operation=next", {}, "", std::chrono::seconds(10)};
+  next.repeatable = false;
+  auto resp = transport_->Send(next);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->body, "ok");
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"GET /warm HTTP/1.1", "GET /page?operation=next HTTP/1.1"}));
+  EXPECT_EQ(server.connections(), 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, TransportTest,
                          ::testing::Values(&NewCpprestTransport, &NewSocketTransport),
                          [](const ::testing::TestParamInfo<TransportFactory>& param_info) {

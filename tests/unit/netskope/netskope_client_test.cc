@@ -216,7 +216,8 @@ TEST_F(NetskopeClientTest, IteratorNextIsRepeatedAsResendAfterAnAmbiguousFailure
   transport_.Push(
       Answer(200, R"({"ok":1,"result":[{"_id":"a"}],"wait_time":0,"timestamp_hwm":5})"));
   auto page = [&] {
-    return client().IterateAlerts(AlertType::kMalware, "acme_malware", IteratorOperation::Next());
+    return client().IterateAlerts(AlertType::kMalware, "acme_malware", IteratorOperation::Next(),
+                                  nullptr);
   }();
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   EXPECT_EQ(page->alerts.size(), 1u);
@@ -231,7 +232,7 @@ TEST_F(NetskopeClientTest, IteratorBrokenBodyIsFetchedAgainWithResend) {
   transport_.Push(Answer(200, R"({"ok":1,"result":[{"_id":)"));
   transport_.Push(Answer(200, R"({"ok":1,"result":[],"wait_time":5,"timestamp_hwm":5})"));
   auto page = [&] {
-    return client().IterateAlerts(AlertType::kMalsite, "i", IteratorOperation::Next());
+    return client().IterateAlerts(AlertType::kMalsite, "i", IteratorOperation::Next(), nullptr);
   }();
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   ASSERT_EQ(transport_.sent().size(), 2u);
@@ -242,7 +243,8 @@ TEST_F(NetskopeClientTest, IteratorEpochIsRepeatedAsIs) {
   transport_.Push(Answer(500, ""));
   transport_.Push(Answer(200, R"({"ok":1,"result":[]})"));
   auto page = [&] {
-    return client().IterateAlerts(AlertType::kMalware, "i", IteratorOperation::Epoch(1700000000));
+    return client().IterateAlerts(AlertType::kMalware, "i", IteratorOperation::Epoch(1700000000),
+                                  nullptr);
   }();
   ASSERT_TRUE(page.ok());
   EXPECT_NE(transport_.sent()[1].url.find("operation=1700000000"), std::string::npos);
@@ -264,7 +266,8 @@ TEST_F(NetskopeClientTest, ASpentBudgetHeaderPausesTheNextRequest) {
 TEST_F(NetskopeClientTest, AnIteratorBudgetHeaderPausesOnlyThatIteratorEndpoint) {
   transport_.Push(Answer(200, R"({"ok":1,"result":[]})",
                          {{"RateLimit-Remaining", "0"}, {"RateLimit-Reset", "1"}}));
-  ASSERT_TRUE(client().IterateAlerts(AlertType::kMalware, "i", IteratorOperation::Head()).ok());
+  ASSERT_TRUE(
+      client().IterateAlerts(AlertType::kMalware, "i", IteratorOperation::Head(), nullptr).ok());
   EXPECT_EQ(limiter_->WaitTime({Bucket::kIteratorMalware}), seconds(1));
   EXPECT_EQ(limiter_->WaitTime({Bucket::kIteratorMalsite}), Duration::zero());
   EXPECT_EQ(limiter_->WaitTime({Bucket::kV2}), Duration::zero());

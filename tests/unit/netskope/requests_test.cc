@@ -195,6 +195,21 @@ TEST(ToClientRequestTest, IteratorIndexIsPercentEncoded) {
             "operation=next");
 }
 
+// The transport may repeat a GET on a new connection by itself; a `next` sent twice would skip a
+// page, so only `next` is marked unrepeatable (resend and epochs name fixed positions).
+TEST(ToClientRequestTest, OnlyAnIteratorNextIsUnrepeatable) {
+  auto wire = [](const IteratorOperation& op) {
+    return ToClientRequest(AlertIteratorRequest(AlertType::kMalware, "i", op),
+                           "http://127.0.0.1:8080", SecretString("t"), std::chrono::seconds(1));
+  };
+  EXPECT_EQ(wire(IteratorOperation::Next()).repeatable, std::optional<bool>(false));
+  EXPECT_FALSE(wire(IteratorOperation::Resend()).repeatable.has_value());
+  EXPECT_FALSE(wire(IteratorOperation::Epoch(1716200000)).repeatable.has_value());
+  EXPECT_FALSE(ToClientRequest(GetUrlListRequest(7), "http://127.0.0.1:8080", SecretString("t"),
+                               std::chrono::seconds(1))
+                   .repeatable.has_value());
+}
+
 TEST(EndpointLabelTest, LabelsAreDistinct) {
   std::set<std::string_view> seen;
   for (int e = 0; e <= static_cast<int>(Endpoint::kAlertsMalsite); ++e) {
