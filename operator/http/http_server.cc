@@ -21,6 +21,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <limits>
@@ -664,7 +666,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // as too large); the declared length is checked before the body is read.
       Dispatch(std::move(req), route, std::move(params), has_body);
     } else if (length > route->options.max_body_bytes) {
-      return RejectTooLarge(route->options);
+      return RejectTooLarge(route->options, req);
     } else if (has_body) {
       ReadBody(std::move(req), route->options,
                [self = shared_from_this(), route,
@@ -686,7 +688,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const size_t max_body = route.max_body_bytes;
     if (header_parser_->content_length().value_or(0) > max_body) {
-      RejectTooLarge(route);
+      RejectTooLarge(route, head);
       done(std::nullopt);
       return;
     }
@@ -723,9 +725,9 @@ class Session : public std::enable_shared_from_this<Session> {
                             if (self->terminated_ || !IsParseError(ec)) {
                               self->Terminate();
                             } else if (ec == bhttp::error::body_limit) {
-                              self->RejectTooLarge(route);
+                              self->RejectTooLarge(route, head);
                             } else {
-                              self->Reject(400, "malformed request body\n");
+                              self->RejectRouted(route, head, 400, "malformed request body\n");
                             }
                             done(std::nullopt);
                             return;
@@ -734,7 +736,7 @@ class Session : public std::enable_shared_from_this<Session> {
                           // Trailer fields land among the headers; a chunked body that carries any
                           // is refused (a proxy might have applied them differently).
                           if (std::distance(msg.begin(), msg.end()) != fields_before) {
-                            self->Reject(400, "trailers are not accepted\n");
+                            self->RejectRouted(route, head, 400, "trailers are not accepted\n");
                             done(std::nullopt);
                             return;
                           }
@@ -756,7 +758,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void Reject(int status, const char* text) {
     RespondDirect(HttpResponse::Text(status, text), false, false);
   }
-  void RejectTooLarge(const RouteOptions& route) {
+  // The same for a request already routed: the route hears of it (RouteOptions::on_refused).
+  void RejectRouted(const RouteOptions& route, const HttpRequest& head, int status,
+                    const char* text) {
+    if (route.on_refused) route.on_refused(head, status);
+    Reject(status, text);
+  }
+  void RejectTooLarge(const RouteOptions& route, const HttpRequest& head) {
+    if (route.on_refused) route.on_refused(head, 413);
     RespondDirect(
         route.too_large ? *route.too_large : HttpResponse::Text(413, "request body too large\n"),
         false, false);
@@ -1312,6 +1321,12 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string method, std::string pattern, Handler handler,
                        RouteOptions options) {
+  // Sessions hold references into the route table: growing it while serving would move them.
+  if (impl_->started_) {
+    std::fprintf(stderr, "HttpServer::Route(%s %s) after Start(): routes are fixed once serving\n",
+                 method.c_str(), pattern.c_str());
+    std::abort();
+  }
   impl_->routes_.push_back(
       {std::move(method), SplitPath(pattern), std::move(handler), std::move(options)});
 }

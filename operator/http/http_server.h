@@ -77,6 +77,10 @@ struct RouteOptions {
   // before the body is read and before the declared length is compared with max_body_bytes.
   // Returning a response refuses the request without reading the body.
   std::function<std::optional<HttpResponse>(const HttpRequest& head)> before_body;
+  // Runs when the server itself answers a request routed here instead of the handler: 413 for a
+  // body over max_body_bytes, 400 for a malformed body or trailers (`head` has no body). For
+  // metrics; it must not block.
+  std::function<void(const HttpRequest& head, int status)> on_refused;
 };
 
 // TLS for a listener: PEM files as cert-manager (or any Kubernetes Secret volume) provides them.
@@ -122,7 +126,7 @@ class HttpServer {
 
   // Registers a handler for a method ("*" for any) and a path pattern. Routes are tried in the
   // order they were added; a GET route also answers HEAD (without a body). Register before
-  // Start().
+  // Start(): a route added later aborts the process (sessions refer into the route table).
   void Route(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
   // Binds host:port (an IPv4 or IPv6 literal, brackets optional; port 0 picks a free one) and

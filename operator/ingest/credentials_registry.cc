@@ -10,6 +10,10 @@ Status StaticCredentialsRegistry::Put(ApiSourceCredentials c) {
     return InvalidArgumentError("credentials of " + c.plugin.Key() +
                                 ": client_id and client_secret must not be empty");
   }
+  if (c.client_id.size() > kMaxClientIdBytes) {
+    return InvalidArgumentError("credentials of " + c.plugin.Key() + ": client_id is longer than " +
+                                std::to_string(kMaxClientIdBytes) + " bytes");
+  }
   if (underlying_) {
     auto below = underlying_->FindByClientId(c.client_id);
     if (below && below->plugin != c.plugin) {

@@ -18,6 +18,10 @@
 
 namespace cte::ingest {
 
+// The longest client_id accepted, at registration and at POST /api/auth (before the login
+// throttle, whose memory it bounds).
+inline constexpr size_t kMaxClientIdBytes = 256;
+
 struct ApiSourceCredentials {
   store::SourceRef plugin;
   std::string client_id;

@@ -1,6 +1,7 @@
 #include "operator/ingest/indicator_query.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "operator/core/json_util.h"
@@ -14,6 +15,7 @@ using nlohmann::json;
 constexpr size_t kMaxFilterBytes = 64 * 1024;
 constexpr size_t kMaxFilterDepth = 8;
 constexpr size_t kMaxFilterValues = 1000;
+constexpr size_t kMaxTagTerms = 100;
 
 Status Invalid(const std::string& why) {
   return InvalidArgumentError("Invalid query provided. " + why);
@@ -82,20 +84,15 @@ Status Enums(const std::string& field, const json& v, std::vector<E>& in, std::v
   return Status::Ok();
 }
 
-// The fields a filter has constrained so far: a second constraint on the same field (under
-// $and, or once at the top and once in $elemMatch) must hold as well, not widen the first.
-struct Constrained {
-  bool values = false, types = false, severities = false, sources = false;
-};
-
-// `dst` is "any of"; a further "any of" narrows it to both. An empty "any of" ($in: []) or an
-// empty intersection matches nothing.
+// `dst` is "any of", empty while the field is unconstrained; a further "any of" narrows it to
+// both (a field constrained twice, under $and, at the top and in $elemMatch, or in two
+// `filters` parameters, must hold both times). An empty "any of" ($in: []) or an empty
+// intersection matches nothing (and leaves `dst` as it was, as nothing can match anyway).
 template <typename T>
-void Narrow(std::vector<T>& dst, std::vector<T> more, bool& constrained, bool& nothing) {
+void Narrow(std::vector<T>& dst, std::vector<T> more, bool& nothing) {
   if (more.empty()) nothing = true;
-  if (!constrained) {
+  if (dst.empty()) {
     dst = std::move(more);
-    constrained = true;
     return;
   }
   std::vector<T> both;
@@ -109,18 +106,30 @@ void Narrow(std::vector<T>& dst, std::vector<T> more, bool& constrained, bool& n
   if (!both.empty()) dst = std::move(both);
 }
 
+// Reputation is an integer: a fractional bound rounds inwards ($gte 5.5 is $gte 6, $lt 5.5 is
+// $lte 5), and equality with a fraction matches nothing.
 Status Reputation(const json& v, store::IndicatorQuery& q) {
-  auto number = [](const json& n) -> std::optional<int> {
+  auto number = [](const json& n) -> std::optional<double> {
     if (!n.is_number()) return std::nullopt;
     double d = n.get<double>();
-    if (d < -1000 || d > 1000) return std::nullopt;
-    return static_cast<int>(d);
+    if (!(d >= -1000 && d <= 1000)) return std::nullopt;
+    return d;
   };
-  auto lower = [&](int x) { q.reputation_min = std::max(q.reputation_min.value_or(x), x); };
-  auto upper = [&](int x) { q.reputation_max = std::min(q.reputation_max.value_or(x), x); };
+  auto lower = [&](double x) {
+    const int n = static_cast<int>(std::ceil(x));
+    q.reputation_min = std::max(q.reputation_min.value_or(n), n);
+  };
+  auto upper = [&](double x) {
+    const int n = static_cast<int>(std::floor(x));
+    q.reputation_max = std::min(q.reputation_max.value_or(n), n);
+  };
+  auto equal = [&](double x) {
+    if (x != std::floor(x)) q.match_nothing = true;
+    lower(x);
+    upper(x);
+  };
   if (auto n = number(v)) {
-    lower(*n);
-    upper(*n);
+    equal(*n);
     return Status::Ok();
   }
   if (!v.is_object() || v.empty()) return Invalid("reputation: expected a number or operators");
@@ -128,16 +137,15 @@ Status Reputation(const json& v, store::IndicatorQuery& q) {
     auto n = number(arg);
     if (!n) return Invalid("reputation: " + op + " expects a number");
     if (op == "$eq") {
-      lower(*n);
-      upper(*n);
+      equal(*n);
     } else if (op == "$gte") {
       lower(*n);
     } else if (op == "$gt") {
-      lower(*n + 1);
+      lower(std::floor(*n) + 1);
     } else if (op == "$lte") {
       upper(*n);
     } else if (op == "$lt") {
-      upper(*n - 1);
+      upper(std::ceil(*n) - 1);
     } else {
       return Invalid("Unsupported operator " + op + " on reputation.");
     }
@@ -155,12 +163,11 @@ Status NarrowBool(const std::string& field, const json& v, std::optional<bool>& 
   return Status::Ok();
 }
 
-Status SourceField(const std::string& key, const json& v, store::IndicatorQuery& q,
-                   Constrained& seen) {
+Status SourceField(const std::string& key, const json& v, store::IndicatorQuery& q) {
   if (key == "source") {
     std::vector<std::string> names;
     if (Status s = Strings("sources.source", v, names); !s.ok()) return s;
-    Narrow(q.sources, std::move(names), seen.sources, q.match_nothing);
+    Narrow(q.sources, std::move(names), q.match_nothing);
     return Status::Ok();
   }
   if (key == "severity") {
@@ -168,7 +175,7 @@ Status SourceField(const std::string& key, const json& v, store::IndicatorQuery&
     bool negated = false;
     Status s =
         Enums<store::Severity>("sources.severity", v, sev, nullptr, negated, store::ParseSeverity);
-    if (s.ok()) Narrow(q.severities, std::move(sev), seen.severities, q.match_nothing);
+    if (s.ok()) Narrow(q.severities, std::move(sev), q.match_nothing);
     return s;
   }
   if (key == "reputation") return Reputation(v, q);
@@ -183,26 +190,34 @@ Status SourceField(const std::string& key, const json& v, store::IndicatorQuery&
     } else {
       q.tags_any.push_back(std::move(tags));  // each group must match: tag a AND tag b
     }
+    // Each tag is a term of its own in the store's query; SQLite limits how deep an expression
+    // may nest, so the whole query carries a bounded number.
+    size_t terms = q.tags_none.size();
+    for (const auto& group : q.tags_any) terms += group.size();
+    if (terms > kMaxTagTerms) {
+      return Invalid("sources.tags: at most " + std::to_string(kMaxTagTerms) +
+                     " tags in one query");
+    }
     return Status::Ok();
   }
   if (key == "retracted") return NarrowBool("sources.retracted", v, q.retracted, q.match_nothing);
   return Invalid("Unsupported field sources." + key + ".");
 }
 
-Status Apply(const json& doc, store::IndicatorQuery& q, Constrained& seen) {
+Status Apply(const json& doc, store::IndicatorQuery& q) {
   if (!doc.is_object()) return Invalid("The query must be a JSON object.");
   for (const auto& [key, v] : doc.items()) {
     Status s;
     if (key == "value") {
       std::vector<std::string> values;
       s = Strings("value", v, values);
-      if (s.ok()) Narrow(q.values, std::move(values), seen.values, q.match_nothing);
+      if (s.ok()) Narrow(q.values, std::move(values), q.match_nothing);
     } else if (key == "type") {
       std::vector<store::IndicatorType> types;
       bool negated = false;
       s = Enums<store::IndicatorType>("type", v, types, &q.not_types, negated,
                                       store::ParseIndicatorType);
-      if (s.ok() && !negated) Narrow(q.types, std::move(types), seen.types, q.match_nothing);
+      if (s.ok() && !negated) Narrow(q.types, std::move(types), q.match_nothing);
     } else if (key == "active") {
       s = NarrowBool("active", v, q.active, q.match_nothing);
     } else if (key == "test") {
@@ -213,14 +228,14 @@ Status Apply(const json& doc, store::IndicatorQuery& q, Constrained& seen) {
         return Invalid("sources: expected {\"$elemMatch\": {...}}");
       }
       for (const auto& [k, sv] : v["$elemMatch"].items()) {
-        if (s = SourceField(k, sv, q, seen); !s.ok()) return s;
+        if (s = SourceField(k, sv, q); !s.ok()) return s;
       }
     } else if (key.rfind("sources.", 0) == 0) {
-      s = SourceField(key.substr(8), v, q, seen);
+      s = SourceField(key.substr(8), v, q);
     } else if (key == "$and") {
       if (!v.is_array()) return Invalid("$and expects a list");
       for (const auto& part : v) {
-        if (s = Apply(part, q, seen); !s.ok()) return s;
+        if (s = Apply(part, q); !s.ok()) return s;
       }
     } else {
       return Invalid("Unsupported field or operator " + key + ".");
@@ -279,8 +294,7 @@ Status ApplyFilters(const std::string& filters, store::IndicatorQuery& query) {
   }
   auto doc = ParseJson(filters);
   if (!doc.ok()) return InvalidArgumentError("Invalid JSON query provided.");
-  Constrained seen;
-  return Apply(*doc, query, seen);
+  return Apply(*doc, query);
 }
 
 StatusOr<ListRequest> ParseListRequest(const http::QueryParams& params,
@@ -316,6 +330,7 @@ StatusOr<ListRequest> ParseListRequest(const http::QueryParams& params,
       if (!b.ok()) return b.status();
       r.aggregate = *b;
     } else if (name == "filters") {
+      // Given twice, both hold (Narrow keeps what each constrains).
       if (Status s = ApplyFilters(value, r.query); !s.ok()) return s;
     }
   }

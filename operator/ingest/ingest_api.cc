@@ -139,15 +139,13 @@ void IngestApi::Install(http::HttpServer& server) {
       } else if (ContentLength(head) > max_body) {
         refusal = TooLarge(max_body);  // /api/auth: no token yet, only the size to check
       }
-      if (refusal) {
-        // A 403 or 413 comes with a valid token: count it under the token's plugin.
-        Caller caller;
-        if (auto claims = tokens_.Verify(BearerOf(head.Header("Authorization"))); claims.ok()) {
-          caller = {claims->plugin.namespace_name, claims->plugin.name};
-        }
-        Record(name, head, caller, refusal->status, clock_.Now() - started);
-      }
+      if (refusal) Record(name, head, CallerOf(head), refusal->status, clock_.Now() - started);
       return refusal;
+    };
+    // The server's own refusals after the head passed: a chunked body that grows past the
+    // limit (413), a malformed body (400).
+    options.on_refused = [this, name](const HttpRequest& head, int status) {
+      Record(name, head, CallerOf(head), status, Duration::zero());
     };
     server.Route(
         method, pattern,
@@ -189,6 +187,16 @@ StatusOr<IngestApi::Principal> IngestApi::Authorize(const HttpRequest& head,
     return Status(StatusCode::kPermissionDenied, "token lacks scope " + std::string(scope));
   }
   return Principal{std::move(claims).value(), std::move(*creds)};
+}
+
+IngestApi::Caller IngestApi::CallerOf(const HttpRequest& head) const {
+  // A refusal that came with a valid token of registered credentials (403, 413) is counted under
+  // the token's plugin; anything else under no plugin, so a removed plugin's series stay gone.
+  auto claims = tokens_.Verify(BearerOf(head.Header("Authorization")));
+  if (!claims.ok()) return {};
+  auto creds = credentials_.FindByClientId(claims->client_id);
+  if (!creds || creds->plugin != claims->plugin) return {};
+  return {claims->plugin.namespace_name, claims->plugin.name};
 }
 
 HttpResponse IngestApi::Refusal(const Status& status) const {
@@ -272,24 +280,29 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
     if (!secret || secret->empty()) {
       missing.push_back({std::nullopt, "client_secret", "field required"});
     }
+    if (id && id->size() > kMaxClientIdBytes) {
+      return Json(422, DetailJson({{std::nullopt, "client_id",
+                                    "at most " + std::to_string(kMaxClientIdBytes) + " bytes"}}));
+    }
     if (!missing.empty()) return Json(422, DetailJson(missing));
     if (*grant != "client_credentials") return Detail(422, "grant_type not supported.");
 
-    // Guesses are counted per client and address: behind a load balancer that hides client
-    // addresses, one tool with a wrong secret does not lock out the others.
-    const std::string throttle_key = ThrottleAddress(req.remote_address) + " " + *id;
-    if (auto wait = throttle_.Blocked(throttle_key)) return Throttled(*wait);
+    // Guesses are counted per client at an address and per address (failure_throttle.h); the
+    // attempt counts as a failure until it succeeds, so parallel guesses cannot all pass.
+    const std::string address = ThrottleAddress(req.remote_address);
+    if (auto wait = throttle_.Attempt(address, *id)) return Throttled(*wait);
     auto creds = credentials_.FindByClientId(*id);
     // Compare even for an unknown client_id, so timing does not tell which ids exist.
     const bool ok =
         SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
         creds.has_value();
     if (!ok) {
-      throttle_.RecordFailure(throttle_key);
-      log_.Info("ingest login failed", {{"clientId", *id}, {"remote", req.remote_address}});
+      // An unknown id is not logged: it is often a secret pasted into the wrong field.
+      log_.Info("ingest login failed", {{"clientId", creds ? *id : std::string("(unknown)")},
+                                        {"remote", req.remote_address}});
       return Detail(401, "Invalid client_id/client_secret provided.");
     }
-    throttle_.RecordSuccess(throttle_key);
+    throttle_.Succeeded(address, *id);
     caller = {creds->plugin.namespace_name, creds->plugin.name};
 
     // Scopes: what was asked for (space-separated), or everything the client may have.

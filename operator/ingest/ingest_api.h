@@ -111,6 +111,8 @@ class IngestApi {
   http::HttpResponse Observe(std::string_view route, const http::HttpRequest& req,
                              const Body& body) const;
   // One answered request: metrics and a debug log line.
+  // The plugin to count a refused request under: its token's, when valid and still registered.
+  Caller CallerOf(const http::HttpRequest& head) const;
   void Record(std::string_view route, const http::HttpRequest& req, const Caller& caller, int code,
               Duration took) const;
   http::HttpResponse DoCreate(const http::HttpRequest& req, Caller& caller);

@@ -98,6 +98,11 @@ out=$(api "$A" POST /api/cte/indicators "$WORK/huge.json")
 expect_status 413 "$out"
 [[ $(jq -r .detail <<<"${out#* }") == "Request body too large: at most 16777216 bytes." ]] ||
   fail "413 is not in CE's shape: ${out:0:300}"
+# Chunked, the size is known only as the body arrives: 413 as soon as it passes the limit.
+code=$(curl -s -o "$WORK/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $A" \
+  -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+  --data-binary "@$WORK/huge.json" "http://$INGEST/api/cte/indicators")
+[[ $code == 413 ]] || fail "a chunked body past the limit got $code: $(head -c 300 "$WORK/resp")"
 # Without a valid token the size does not matter: 401 first, before a body byte is read.
 expect_status 401 "$(api "not-a-token" POST /api/cte/indicators "$WORK/huge.json")"
 
@@ -173,8 +178,8 @@ grep -q 'cte_ingest_requests_total{code="401",namespace="",source=""}' "$WORK/sc
 # Refused from their headers, before the handler: the read-only token's POST and the oversize one.
 grep -q 'cte_ingest_requests_total{code="403",namespace="team-a",source="reader"} 1$' "$WORK/scrape.txt" ||
   fail "a 403 at the head is not counted: $(grep cte_ingest_requests "$WORK/scrape.txt")"
-grep -q 'cte_ingest_requests_total{code="413",namespace="team-a",source="feed"} 1$' "$WORK/scrape.txt" ||
-  fail "a 413 at the head is not counted: $(grep cte_ingest_requests "$WORK/scrape.txt")"
+grep -q 'cte_ingest_requests_total{code="413",namespace="team-a",source="feed"} 2$' "$WORK/scrape.txt" ||
+  fail "the 413s (at the head, chunked) are not both counted: $(grep cte_ingest_requests "$WORK/scrape.txt")"
 grep -q 'cte_ingest_requests_total{code="429",namespace="",source=""} 1$' "$WORK/scrape.txt" ||
   fail "the throttled login is not counted"
 grep -q '^cte_ingest_indicators_total{result="created"} 254$' "$WORK/scrape.txt" ||

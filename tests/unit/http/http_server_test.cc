@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/testing/socket_client.h"
 
@@ -84,6 +85,10 @@ class HttpServerTest : public ::testing::Test {
     RouteOptions guarded;
     guarded.max_body_bytes = 64;
     guarded.too_large = HttpResponse::Json(413, R"({"detail":"too large for /ingest"})");
+    guarded.on_refused = [this](const HttpRequest& head, int status) {
+      std::lock_guard<std::mutex> lock(mu_);
+      refused_.push_back(std::to_string(status) + " " + head.Header("Authorization"));
+    };
     guarded.before_body = [this](const HttpRequest& head) -> std::optional<HttpResponse> {
       std::lock_guard<std::mutex> lock(mu_);
       hook_saw_body_ = hook_saw_body_ || !head.body.empty();
@@ -128,6 +133,7 @@ class HttpServerTest : public ::testing::Test {
   bool release_ = false;
   bool hook_saw_body_ = false;
   std::string hook_remote_;
+  std::vector<std::string> refused_;  // on_refused calls: "<status> <Authorization>"
 };
 
 TEST_F(HttpServerTest, BindsAnEphemeralPort) { EXPECT_GT(server_.port(), 0); }
@@ -332,6 +338,18 @@ TEST_F(HttpServerTest, BeforeBodyHookAnswersBeforeTheSizeLimitAndTheRoutesOwn413
       std::string(64, 'a') + "\r\n1\r\nb\r\n0\r\n\r\n");
   EXPECT_EQ(chunked.rfind("HTTP/1.1 413 ", 0), 0u) << chunked;
   EXPECT_NE(chunked.find("too large for /ingest"), std::string::npos) << chunked;
+  // Both refusals came from the server, not the handler: the route heard of them (metrics).
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(refused_, (std::vector<std::string>{"413 Bearer good", "413 Bearer good"}));
+}
+
+TEST_F(HttpServerTest, AMalformedBodyIsRefusedAndTheRouteHearsOfIt) {
+  std::string out = Exchange(
+      "POST /ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n"
+      "Transfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400 ", 0), 0u) << out;
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(refused_, std::vector<std::string>{"400 Bearer good"});
 }
 
 TEST_F(HttpServerTest, BeforeBodyHookLetsTheRequestThrough) {

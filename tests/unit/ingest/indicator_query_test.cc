@@ -106,5 +106,62 @@ TEST(IndicatorQueryTest, TheSameFieldTwiceMustHoldBothTimes) {
   EXPECT_TRUE(q.types.empty());
 }
 
+TEST(IndicatorQueryTest, TwoFiltersParametersMustBothHold) {
+  auto r =
+      ParseListRequest({{"filters", R"({"value":"a"})"}, {"filters", R"({"value":"b"})"}}, "ns");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->query.match_nothing);
+  r = ParseListRequest(
+      {{"filters", R"({"value":{"$in":["a","b"]}})"}, {"filters", R"({"value":"b"})"}}, "ns");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->query.match_nothing);
+  EXPECT_EQ(r->query.values, std::vector<std::string>{"b"});
+}
+
+TEST(IndicatorQueryTest, FractionalReputationBoundsRoundInwards) {
+  auto parse = [](const std::string& filters) {
+    store::IndicatorQuery q;
+    Status s = ApplyFilters(filters, q);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return q;
+  };
+  store::IndicatorQuery q = parse(R"({"sources.reputation":{"$gte":5.5,"$lt":8.5}})");
+  EXPECT_EQ(q.reputation_min, 6);
+  EXPECT_EQ(q.reputation_max, 8);
+  q = parse(R"({"sources.reputation":{"$gt":5.5,"$lte":8.5}})");
+  EXPECT_EQ(q.reputation_min, 6);
+  EXPECT_EQ(q.reputation_max, 8);
+  q = parse(R"({"sources.reputation":{"$gt":5,"$lt":8}})");
+  EXPECT_EQ(q.reputation_min, 6);
+  EXPECT_EQ(q.reputation_max, 7);
+  EXPECT_TRUE(parse(R"({"sources.reputation":5.5})").match_nothing);
+  EXPECT_TRUE(parse(R"({"sources.reputation":{"$eq":5.5}})").match_nothing);
+  EXPECT_FALSE(parse(R"({"sources.reputation":{"$eq":5}})").match_nothing);
+}
+
+// The store turns each tag into a term of its own; a query carries at most 100, counted across
+// $and parts, so SQLite's expression depth limit is never what refuses it.
+TEST(IndicatorQueryTest, TagTermsAreBoundedPerQuery) {
+  auto tags = [](int n, const char* op) {
+    std::string list;
+    for (int i = 0; i < n; ++i) list += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
+    return std::string(R"({"sources.tags":{")") + op + R"(":[)" + list + "]}}";
+  };
+  store::IndicatorQuery q;
+  EXPECT_TRUE(ApplyFilters(tags(100, "$in"), q).ok());
+  store::IndicatorQuery over;
+  Status s = ApplyFilters(tags(101, "$in"), over);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("at most 100 tags"), std::string::npos) << s.message();
+  std::string parts;
+  for (int i = 0; i < 101; ++i) parts += (i ? "," : "") + std::string(R"({"sources.tags":"x"})");
+  store::IndicatorQuery split;
+  EXPECT_EQ(ApplyFilters(R"({"$and":[)" + parts + "]}", split).code(),
+            StatusCode::kInvalidArgument);
+  store::IndicatorQuery mixed;
+  EXPECT_EQ(ApplyFilters(tags(60, "$nin"), mixed).code(), StatusCode::kOk);
+  EXPECT_EQ(ApplyFilters(tags(41, "$in"), mixed).code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cte::ingest

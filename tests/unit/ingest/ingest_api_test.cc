@@ -62,7 +62,8 @@ class IngestApiTest : public ::testing::Test {
     ApiSourceCredentials ro = Creds({"team-a", "reader"}, "client-ro", "secret-ro");
     ro.scopes = {"cte_read"};
     ASSERT_TRUE(creds_.Put(ro).ok());
-    api_ = std::make_unique<IngestApi>(*store_, creds_, tokens_, throttle_, clock_, &observer_);
+    api_ = std::make_unique<IngestApi>(*store_, creds_, tokens_, throttle_, clock_, &observer_,
+                                       Logger(log_));
   }
 
   HttpResponse Login(const std::string& id, const std::string& secret,
@@ -104,6 +105,7 @@ class IngestApiTest : public ::testing::Test {
   TokenService tokens_{clock_};
   FailureThrottle throttle_{clock_};
   RecordingObserver observer_;
+  std::shared_ptr<MemorySink> log_ = std::make_shared<MemorySink>();
   std::unique_ptr<IngestApi> api_;
 };
 
@@ -147,6 +149,29 @@ TEST_F(IngestApiTest, RepeatedLoginFailuresFromOneAddressAreSlowedDown) {
       << "nor other clients behind the same address";
   clock_.Advance(std::chrono::seconds(1));
   EXPECT_EQ(Login("client-a", "secret-a-0123", "", from("10.9.9.9")).status, 200);
+}
+
+// Guessing across many client_ids from one address is slowed down as well: after 50 failures
+// the address waits, whichever id it tries next (the real one included).
+TEST_F(IngestApiTest, GuessingAcrossManyClientIdsFromOneAddressIsSlowedDown) {
+  for (int i = 0; i < 51; ++i) {
+    EXPECT_EQ(Login("made-up-" + std::to_string(i), "guess", "", "10.7.7.7:1").status, 401) << i;
+  }
+  HttpResponse blocked = Login("client-a", "secret-a-0123", "", "10.7.7.7:2");
+  EXPECT_EQ(blocked.status, 429);
+  EXPECT_EQ(Login("client-a", "secret-a-0123", "", "10.8.8.8:1").status, 200)
+      << "other addresses are not slowed";
+  // Unknown ids never reach the log (they are often a secret pasted into the wrong field).
+  EXPECT_EQ(log_->All().find("made-up-"), std::string::npos);
+  EXPECT_NE(log_->All().find("(unknown)"), std::string::npos);
+}
+
+TEST_F(IngestApiTest, AnOverlongClientIdIsRefusedBeforeTheThrottle) {
+  HttpResponse r = Login(std::string(257, 'x'), "guess");
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(json::parse(r.body)["detail"][0]["field"], "client_id") << r.body;
+  EXPECT_EQ(throttle_.tracked(), 0u);
+  EXPECT_FALSE(creds_.Put(Creds({"team-c", "long"}, std::string(257, 'x'), "s")).ok());
 }
 
 TEST(ThrottleAddressTest, IsTheIpWithoutThePortAndAnIpv6AddressCountsAsItsSlash64) {
