@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A hostile HTTP client, run by hostile_client_test.sh against a running cte-operator (its
-metrics and probe ports) and a TLS listener (the tenant simulator with --tls-cert).
+metrics, probe and ingest ports) and a TLS listener (the tenant simulator with --tls-cert).
 
 It tries what an attacker on the network would: request smuggling (duplicate Content-Length,
 Content-Length with Transfer-Encoding, bad chunk sizes, trailers), slowloris, thousands of idle
@@ -10,6 +10,7 @@ Exits 0 when every check passed, 1 otherwise, printing one line per check.
 """
 
 import argparse
+import json
 import resource
 import socket
 import ssl
@@ -114,7 +115,10 @@ SMUGGLING = {
 }
 
 
-def smuggling(target, path):
+def smuggling(target, path, refused=(400,)):
+    """`refused`: the statuses that count as the refusal (a route that checks a token from the
+    headers may refuse with 401 before the body's framing is read; either way one answer, then
+    the connection closes)."""
     for name, raw in SMUGGLING.items():
         s = target.connect()
         try:
@@ -122,8 +126,9 @@ def smuggling(target, path):
             data, closed = read_until_close(s)
         finally:
             s.close()
-        ok = status_of(data) == 400 and closed and data.count(b"HTTP/1.1 ") == 1
-        check(f"{target.name}: {name} -> 400 and close", ok, repr(data[:200]))
+        ok = status_of(data) in refused and closed and data.count(b"HTTP/1.1 ") == 1
+        check(f"{target.name}: {name} -> {'/'.join(map(str, refused))} and close", ok,
+              repr(data[:200]))
 
 
 # --- slowloris: cut within the header deadline ----------------------------------------------------
@@ -197,7 +202,7 @@ def idle_connections(idle, probe, count):
 
 # --- a 64 MiB body to a 1 MiB route -----------------------------------------------------------------
 
-def big_body(target, method, path, extra_headers=b""):
+def big_body(target, method, path, extra_headers=b"", expect=413):
     s = target.connect()
     start = time.monotonic()
     sent = 0
@@ -218,8 +223,8 @@ def big_body(target, method, path, extra_headers=b""):
             pass
     finally:
         s.close()
-    check(f"{target.name}: a 64 MiB body to {method} {path} is refused (413) before it is sent",
-          status_of(head) == 413 and elapsed < 5 and sent < (64 << 20),
+    check(f"{target.name}: a 64 MiB body to {method} {path} is refused ({expect}) before it is sent",
+          status_of(head) == expect and elapsed < 5 and sent < (64 << 20),
           f"{head[:100]!r} after {elapsed:.1f} s, {sent >> 20} MiB accepted")
 
 
@@ -249,11 +254,11 @@ def head_has_no_body(target, path, extra_headers=b""):
 
 # --- 65,000-deep JSON ---------------------------------------------------------------------------------
 
-def deep_json(target, path, token):
+def deep_json(target, path, auth_header, refused=400):
     body = b"[" * 65000 + b"]" * 65000
     s = target.connect()
     try:
-        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nNetskope-Api-Token: {token}\r\n"
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth_header}\r\n"
                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                   "Connection: close\r\n\r\n".encode() + body)
         data, _ = read_until_close(s)
@@ -262,14 +267,35 @@ def deep_json(target, path, token):
     # Still serving afterwards: no crash.
     s = target.connect()
     try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nNetskope-Api-Token: {token}\r\n"
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth_header}\r\n"
                   "Connection: close\r\n\r\n".encode())
         after, _ = read_until_close(s)
     finally:
         s.close()
-    check(f"{target.name}: 65,000-deep JSON -> 400, and the server keeps serving",
-          status_of(data) == 400 and status_of(after) == 200,
+    check(f"{target.name}: 65,000-deep JSON -> {refused}, and the server keeps serving",
+          status_of(data) == refused and status_of(after) == 200,
           f"{data[:120]!r}; then {after[:60]!r}")
+
+
+# --- the ingest API: a token, then the same attacks with and without it ---------------------------
+
+def ingest_token(target, client):
+    """A bearer token from POST /api/auth for `client` ("id:secret")."""
+    client_id, secret = client.split(":", 1)
+    form = f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}".encode()
+    s = target.connect()
+    try:
+        s.sendall(b"POST /api/auth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  + f"Content-Length: {len(form)}\r\n\r\n".encode() + form)
+        data, _ = read_until_close(s)
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    if status_of(head) != 200:
+        check(f"{target.name}: a token from /api/auth", False, repr(data[:200]))
+        return None
+    return json.loads(body)["access_token"]
 
 
 def main():
@@ -279,6 +305,8 @@ def main():
     parser.add_argument("--tls", required=True, help="TLS listener HOST:PORT (tenant simulator)")
     parser.add_argument("--ca", required=True, help="CA certificate of the TLS listener")
     parser.add_argument("--token", required=True, help="v2 token of the TLS listener")
+    parser.add_argument("--ingest", required=True, help="operator ingest API HOST:PORT (plain)")
+    parser.add_argument("--ingest-client", required=True, help="CLIENT_ID:SECRET for /api/auth")
     parser.add_argument("--idle", type=int, default=5000)
     parser.add_argument("--header-deadline", type=float, default=10)
     parser.add_argument("--handshake-deadline", type=float, default=10)
@@ -287,6 +315,8 @@ def main():
     metrics = Target("metrics port", args.metrics)
     probes = Target("probe port", args.probes)
     tls = Target("TLS listener", args.tls, ca=args.ca)
+    ingest = Target("ingest port", args.ingest)
+    indicators = "/api/cte/indicators"
     token_header = f"Netskope-Api-Token: {args.token}\r\n".encode()
     lists = "/api/v2/policy/urllist"
 
@@ -295,6 +325,7 @@ def main():
         threading.Thread(target=slowloris, args=(metrics, "/metrics", args.header_deadline)),
         threading.Thread(target=slowloris, args=(tls, lists, args.header_deadline)),
         threading.Thread(target=silent_tls, args=(tls, args.handshake_deadline)),
+        threading.Thread(target=slowloris, args=(ingest, indicators, args.header_deadline)),
     ]
     for t in slow:
         t.start()
@@ -305,9 +336,18 @@ def main():
     big_body(tls, "POST", lists, token_header)  # 32 MiB on the simulator
     head_has_no_body(metrics, "/metrics")
     head_has_no_body(tls, lists, token_header)
-    deep_json(tls, lists, args.token)
+    deep_json(tls, lists, f"Netskope-Api-Token: {args.token}")
+    # The ingest API checks the bearer token on the headers: without one, 401 before the body.
+    smuggling(ingest, indicators, refused=(400, 401))
+    big_body(ingest, "POST", indicators, expect=401)
+    token = ingest_token(ingest, args.ingest_client)
+    if token:
+        bearer = f"Authorization: Bearer {token}"
+        big_body(ingest, "POST", indicators, (bearer + "\r\n").encode())  # 16 MiB limit
+        deep_json(ingest, indicators, bearer, refused=422)
     idle_connections(probes, probes, args.idle)
     idle_connections(metrics, probes, args.idle)
+    idle_connections(ingest, probes, args.idle)
 
     for t in slow:
         t.join()
