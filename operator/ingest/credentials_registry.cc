@@ -1,5 +1,7 @@
 #include "operator/ingest/credentials_registry.h"
 
+#include <atomic>
+
 #include "operator/core/json_util.h"
 
 namespace cte::ingest {
@@ -27,9 +29,22 @@ Status StaticCredentialsRegistry::Put(ApiSourceCredentials c) {
     return InvalidArgumentError("credentials of " + c.plugin.Key() +
                                 ": the client_id is already used by " + it->second.plugin.Key());
   }
+  // Unchanged credentials keep their version (and their tokens); anything else gets a new one,
+  // unique in the process across registries.
+  static std::atomic<uint64_t> last_version{0};
+  c.version = 0;
   for (auto i = by_client_id_.begin(); i != by_client_id_.end();) {
-    i = i->second.plugin == c.plugin ? by_client_id_.erase(i) : std::next(i);
+    if (i->second.plugin != c.plugin) {
+      ++i;
+      continue;
+    }
+    if (i->second.client_id == c.client_id &&
+        i->second.client_secret.Reveal() == c.client_secret.Reveal()) {
+      c.version = i->second.version;
+    }
+    i = by_client_id_.erase(i);
   }
+  if (c.version == 0) c.version = ++last_version;
   std::string id = c.client_id;
   by_client_id_[id] = std::move(c);
   return Status::Ok();

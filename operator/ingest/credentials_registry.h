@@ -29,6 +29,10 @@ struct ApiSourceCredentials {
   // Scopes this client may be granted (both by default).
   std::vector<std::string> scopes = {"cte_read", "cte_write"};
   store::SourcePolicy policy;
+  // Set by the registry: a new value whenever the plugin's client_id or secret changes (and when
+  // it is registered again after removal). Tokens carry it, so rotating a Secret revokes the
+  // tokens issued with the old secret at once.
+  uint64_t version = 0;
 };
 
 // Thread-safe; lookups run on every ingest request.

@@ -174,11 +174,14 @@ StatusOr<IngestApi::Principal> IngestApi::Authorize(const HttpRequest& head,
   std::string_view token = BearerOf(header);
   auto claims = tokens_.Verify(token);
   if (!claims.ok()) return claims.status();
-  // The credentials must still exist for this plugin: removing a plugin or its client revokes
-  // its tokens at once.
+  // The credentials must still exist for this plugin, unchanged: removing a plugin or its
+  // client, or rotating its secret, revokes its tokens at once.
   auto creds = credentials_.FindByClientId(claims->client_id);
   if (!creds || creds->plugin != claims->plugin) {
     return Status(StatusCode::kUnauthenticated, "bearer token: credentials no longer registered");
+  }
+  if (creds->version != claims->credentials_version) {
+    return Status(StatusCode::kUnauthenticated, "bearer token: the client's secret has changed");
   }
   // The token's scopes, as far as the credentials still grant them (narrowing a client's scopes
   // takes effect on its live tokens).
@@ -196,6 +199,7 @@ IngestApi::Caller IngestApi::CallerOf(const HttpRequest& head) const {
   if (!claims.ok()) return {};
   auto creds = credentials_.FindByClientId(claims->client_id);
   if (!creds || creds->plugin != claims->plugin) return {};
+  if (creds->version != claims->credentials_version) return {};
   return {claims->plugin.namespace_name, claims->plugin.name};
 }
 
@@ -327,7 +331,7 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
     } else {
       scopes = creds->scopes;
     }
-    SecretString token = tokens_.Issue(creds->plugin, creds->client_id, scopes);
+    SecretString token = tokens_.Issue(creds->plugin, creds->client_id, scopes, creds->version);
     nlohmann::json body = {
         {"access_token", token.Reveal()},
         {"token_type", "bearer"},

@@ -91,7 +91,8 @@ const TokenService::Key* TokenService::FindLocked(std::string_view id) const {
 }
 
 SecretString TokenService::Issue(const store::SourceRef& plugin, const std::string& client_id,
-                                 const std::vector<std::string>& scopes) {
+                                 const std::vector<std::string>& scopes,
+                                 uint64_t credentials_version) {
   const WallTime now = clock_.WallNow();
   std::string key_id, secret;
   {
@@ -109,6 +110,7 @@ SecretString TokenService::Issue(const store::SourceRef& plugin, const std::stri
                             {"ns", plugin.namespace_name},
                             {"plugin", plugin.name},
                             {"scopes", scopes},
+                            {"cv", credentials_version},
                             {"iat", iat},
                             {"exp", exp},
                             {"jti", Base64Url(RandomBytes(12))}};
@@ -162,6 +164,7 @@ StatusOr<TokenClaims> TokenService::Verify(std::string_view token) const {
     c.scopes = payload->at("scopes").get<std::vector<std::string>>();
     c.issued_at = WallTime(std::chrono::seconds(payload->at("iat").get<int64_t>()));
     c.expires_at = WallTime(std::chrono::seconds(payload->at("exp").get<int64_t>()));
+    c.credentials_version = payload->at("cv").get<uint64_t>();
   } catch (const nlohmann::json::exception&) {
     return Invalid("bad claims");
   }

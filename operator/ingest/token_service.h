@@ -37,6 +37,7 @@ struct TokenClaims {
   std::vector<std::string> scopes;
   WallTime issued_at{};
   WallTime expires_at{};
+  uint64_t credentials_version = 0;  // ApiSourceCredentials::version at issue
 
   bool HasScope(std::string_view scope) const;
 };
@@ -51,9 +52,10 @@ class TokenService {
  public:
   TokenService(Clock& clock, TokenServiceOptions options = {});
 
-  // A signed token for these claims (issued_at/expires_at are set here).
+  // A signed token for these claims (issued_at/expires_at are set here). `credentials_version`:
+  // the credentials' version it was issued under (a changed secret revokes the token).
   SecretString Issue(const store::SourceRef& plugin, const std::string& client_id,
-                     const std::vector<std::string>& scopes);
+                     const std::vector<std::string>& scopes, uint64_t credentials_version = 0);
   // The claims of a valid, unexpired token; Unauthenticated otherwise (the message is for logs,
   // never for the client, and never contains the token).
   StatusOr<TokenClaims> Verify(std::string_view token) const;

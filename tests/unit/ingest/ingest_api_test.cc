@@ -274,6 +274,13 @@ TEST_F(IngestApiTest, TokensAreBoundToTheirPluginAndNamespace) {
   EXPECT_EQ(api_->List(Req("GET", a)).status, 200);
   clock_.Advance(std::chrono::minutes(121));
   EXPECT_EQ(api_->List(Req("GET", a)).status, 401) << "expired";
+  // Rotating the secret (a leaked one, say) revokes the tokens issued with the old one at once.
+  std::string a2 = Token("client-a", "secret-a-0123");
+  ASSERT_EQ(api_->List(Req("GET", a2)).status, 200);
+  ASSERT_TRUE(creds_.Put(Creds(kFeedA, "client-a", "secret-a-rotated-9876")).ok());
+  EXPECT_EQ(api_->List(Req("GET", a2)).status, 401) << "a token of the old secret";
+  EXPECT_EQ(Login("client-a", "secret-a-0123").status, 401);
+  EXPECT_EQ(api_->List(Req("GET", Token("client-a", "secret-a-rotated-9876"))).status, 200);
 }
 
 TEST_F(IngestApiTest, HeadChecksRefuseBeforeTheBodyMatters) {
