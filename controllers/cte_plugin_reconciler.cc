@@ -92,6 +92,12 @@ Status CtePluginReconciler::ApplyApiSource(const api::CtePlugin& p, const store:
   const std::string& name = p.spec.api_source->credentials_secret_ref.name;
   auto secret = secrets_.Get(ref.namespace_name, name);
   if (!secret.ok()) {
+    if (secret.status().code() != StatusCode::kNotFound) {
+      // The API server did not answer: what is registered stays (and so do its tokens) until the
+      // Secret can be read again.
+      *reason = "SecretUnavailable";
+      return secret.status();
+    }
     credentials_.Remove(ref);
     *reason = "SecretNotFound";
     return secret.status();
@@ -110,6 +116,8 @@ Status CtePluginReconciler::ApplyApiSource(const api::CtePlugin& p, const store:
   creds.policy.aging_days = p.spec.AgingDaysOrDefault();
   creds.policy.override_reputation = p.spec.OverrideReputationOrDefault();
   if (Status s = credentials_.Put(std::move(creds)); !s.ok()) {
+    // The Secret changed to something unusable: the credentials it replaced stop working too.
+    credentials_.Remove(ref);
     *reason = "InvalidSpec";
     return InvalidArgumentError("spec.apiSource.credentialsSecretRef: " + s.message());
   }
@@ -174,11 +182,15 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
         status_, events_, raw, update,
         reason == "Polling" ? kube::Result::RequeueAfter(refresh_) : kube::Result::Ok());
   }
-  // Missing tenants and Secrets come back through the watches; a bad spec waits for an edit.
+  // Missing tenants and Secrets come back through the watches; a bad spec waits for an edit; a
+  // Secret the API server failed to read is tried again with backoff (no watch event will say
+  // the server is back).
   const bool stalled = reason == "InvalidSpec" || reason == "TenantInvalid";
   SetHealth(update, stalled ? Health::kStalled : Health::kProgressing, reason, s.message());
-  return WriteStatus(status_, events_, raw, update,
-                     stalled ? kube::Result::Terminal(s) : kube::Result::RequeueAfter(refresh_));
+  kube::Result next = stalled                         ? kube::Result::Terminal(s)
+                      : reason == "SecretUnavailable" ? kube::Result::Error(s)
+                                                      : kube::Result::RequeueAfter(refresh_);
+  return WriteStatus(status_, events_, raw, update, next);
 }
 
 }  // namespace cte::controllers

@@ -323,7 +323,7 @@ class HttpServer::Impl {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> accepted_{0};
   int port_ = 0;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
 
   asio::io_context ioc_;
   WorkerPool workers_;

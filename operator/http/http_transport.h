@@ -20,23 +20,25 @@
 namespace cte::http {
 
 struct ClientRequest {
+  ClientRequest() = default;
   // Positional construction, as in {"GET", url, {}, "", std::chrono::seconds(5)}, for the fields
-  // callers set most; `repeatable` is set by name.
-  ClientRequest(std::string method = "GET", std::string url = {}, Headers headers = {},
-                std::string body = {}, std::chrono::milliseconds timeout = std::chrono::seconds(30))
+  // callers set most; `repeatable` is set by name. Method and URL are both required, so a lone
+  // string never turns into a request by accident.
+  ClientRequest(std::string method, std::string url, Headers headers = {}, std::string body = {},
+                std::chrono::milliseconds timeout = std::chrono::seconds(30))
       : method(std::move(method)),
         url(std::move(url)),
         headers(std::move(headers)),
         body(std::move(body)),
         timeout(timeout) {}
 
-  std::string method;
+  std::string method = "GET";
   std::string url;  // absolute: scheme://host:port/path?query (already percent-encoded)
   Headers headers;
   std::string body;
   // Whole-request deadline for Send; for Stream, the longest silence tolerated between bytes
   // (zero: no limit; the caller's watchdog decides).
-  std::chrono::milliseconds timeout;
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   // Whether the request may reach the server twice. A pooled keep-alive connection that breaks
   // before any answer is ambiguous (the server most likely closed it while idle, but may have
   // acted on the request), and the transport may resend the request on a new connection: the

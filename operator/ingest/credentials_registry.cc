@@ -1,10 +1,38 @@
 #include "operator/ingest/credentials_registry.h"
 
-#include <atomic>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "operator/core/json_util.h"
 
 namespace cte::ingest {
+
+uint64_t CredentialsVersion(const ApiSourceCredentials& c) {
+  // Keyed with a random key of this process: the version says nothing about the secret to
+  // whoever reads a token, yet is the same for the same credentials in every registry layer and
+  // after a removal (tokens, like this key, do not outlive the process).
+  static const std::string key = [] {
+    std::string k(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) {
+      std::abort();  // no CSPRNG: nothing here is safe to run
+    }
+    return k;
+  }();
+  std::string data = c.plugin.Key();
+  for (const std::string& part : {c.client_id, c.client_secret.Reveal()}) {
+    data += '\0' + std::to_string(part.size()) + ':' + part;
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  uint64_t v = 0;
+  std::memcpy(&v, out, sizeof(v));
+  return v | 1;  // never 0, the version of no credentials
+}
 
 Status StaticCredentialsRegistry::Put(ApiSourceCredentials c) {
   if (!c.plugin.Valid()) return InvalidArgumentError("credentials: plugin must be namespace/name");
@@ -29,22 +57,10 @@ Status StaticCredentialsRegistry::Put(ApiSourceCredentials c) {
     return InvalidArgumentError("credentials of " + c.plugin.Key() +
                                 ": the client_id is already used by " + it->second.plugin.Key());
   }
-  // Unchanged credentials keep their version (and their tokens); anything else gets a new one,
-  // unique in the process across registries.
-  static std::atomic<uint64_t> last_version{0};
-  c.version = 0;
+  c.version = CredentialsVersion(c);
   for (auto i = by_client_id_.begin(); i != by_client_id_.end();) {
-    if (i->second.plugin != c.plugin) {
-      ++i;
-      continue;
-    }
-    if (i->second.client_id == c.client_id &&
-        i->second.client_secret.Reveal() == c.client_secret.Reveal()) {
-      c.version = i->second.version;
-    }
-    i = by_client_id_.erase(i);
+    i = i->second.plugin == c.plugin ? by_client_id_.erase(i) : std::next(i);
   }
-  if (c.version == 0) c.version = ++last_version;
   std::string id = c.client_id;
   by_client_id_[id] = std::move(c);
   return Status::Ok();

@@ -29,11 +29,14 @@ struct ApiSourceCredentials {
   // Scopes this client may be granted (both by default).
   std::vector<std::string> scopes = {"cte_read", "cte_write"};
   store::SourcePolicy policy;
-  // Set by the registry: a new value whenever the plugin's client_id or secret changes (and when
-  // it is registered again after removal). Tokens carry it, so rotating a Secret revokes the
-  // tokens issued with the old secret at once.
+  // Set by the registry: CredentialsVersion(). Tokens carry it, so rotating a Secret revokes the
+  // tokens issued with the old secret at once, while unchanged credentials keep their tokens.
   uint64_t version = 0;
 };
+
+// A digest of (plugin, client_id, secret) under a random key of this process: equal for equal
+// credentials, different when the client_id or secret changes, and no help to a secret guesser.
+uint64_t CredentialsVersion(const ApiSourceCredentials& c);
 
 // Thread-safe; lookups run on every ingest request.
 class CredentialsRegistry {

@@ -5,9 +5,8 @@
 namespace cte::ingest {
 namespace {
 
-std::string AddressKey(const std::string& address) { return "a " + address; }
-std::string ClientKey(const std::string& address, const std::string& client) {
-  return "c " + address + " " + client;
+std::string KeyOf(const FailureThrottle::Who& who) {
+  return who.client_id ? "c " + who.address + " " + *who.client_id : "a " + who.address;
 }
 
 }  // namespace
@@ -15,62 +14,82 @@ std::string ClientKey(const std::string& address, const std::string& client) {
 FailureThrottle::FailureThrottle(Clock& clock, FailureThrottleOptions options)
     : clock_(clock), options_(options) {}
 
-void FailureThrottle::ForgetLocked(std::unordered_map<std::string, Entry>::iterator it) {
+void FailureThrottle::ForgetLocked(Map::iterator it) {
   lru_.erase(it->second.lru);
   entries_.erase(it);
 }
 
-Duration FailureThrottle::WaitLocked(const std::string& key, int free_failures, MonoTime now) {
+FailureThrottle::Map::iterator FailureThrottle::FindLocked(const std::string& key, MonoTime now) {
   auto it = entries_.find(key);
-  if (it == entries_.end()) return Duration::zero();
-  if (now - it->second.last >= options_.forget_after) {
+  if (it == entries_.end()) return it;
+  Entry& e = it->second;
+  if (e.failures > 0 && now - e.last >= options_.forget_after) e.failures = 0;
+  if (e.failures == 0 && e.pending == 0) {
     ForgetLocked(it);
-    return Duration::zero();
+    return entries_.end();
   }
-  const int over = it->second.failures - free_failures;
-  if (over <= 0) return Duration::zero();
-  Duration pause = options_.first_pause;
-  for (int i = 1; i < over && pause < options_.max_pause; ++i) pause *= 2;
-  const MonoTime until = it->second.last + std::min(pause, options_.max_pause);
-  return until > now ? until - now : Duration::zero();
+  lru_.splice(lru_.begin(), lru_, e.lru);
+  return it;
 }
 
-void FailureThrottle::CountLocked(const std::string& key, MonoTime now) {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    if (entries_.size() >= options_.max_keys && !lru_.empty()) {
-      ForgetLocked(entries_.find(*lru_.back()));
-    }
-    it = entries_.emplace(key, Entry{}).first;
-    lru_.push_front(&it->first);
-    it->second.lru = lru_.begin();
-  } else {
-    if (now - it->second.last >= options_.forget_after) it->second.failures = 0;
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
+FailureThrottle::Map::iterator FailureThrottle::InsertLocked(const std::string& key) {
+  if (entries_.size() >= options_.max_keys && !lru_.empty()) {
+    ForgetLocked(entries_.find(*lru_.back()));
   }
-  ++it->second.failures;
-  it->second.last = now;
+  auto it = entries_.emplace(key, Entry{}).first;
+  lru_.push_front(&it->first);
+  it->second.lru = lru_.begin();
+  return it;
 }
 
-std::optional<Duration> FailureThrottle::Attempt(const std::string& address,
-                                                 const std::string& client) {
-  const std::string akey = AddressKey(address), ckey = ClientKey(address, client);
+std::optional<Duration> FailureThrottle::Begin(const Who& who) {
+  const std::string key = KeyOf(who);
+  const int free_failures =
+      who.client_id ? options_.client_free_failures : options_.address_free_failures;
   std::lock_guard<std::mutex> lock(mu_);
   const MonoTime now = clock_.Now();
-  const Duration wait = std::max(WaitLocked(akey, options_.address_free_failures, now),
-                                 WaitLocked(ckey, options_.client_free_failures, now));
-  if (wait > Duration::zero()) return wait;
-  CountLocked(akey, now);
-  CountLocked(ckey, now);
-  return std::nullopt;
+  auto it = FindLocked(key, now);
+  if (it == entries_.end()) it = InsertLocked(key);
+  Entry& e = it->second;
+  // Within the free failures, counting the attempts still under way.
+  if (e.failures + e.pending < free_failures + 1) {
+    ++e.pending;
+    return std::nullopt;
+  }
+  // Past them: one attempt at a time, once the pause since the last failure is over.
+  Duration pause = Duration::zero();
+  if (e.failures > free_failures) {
+    pause = options_.first_pause;
+    for (int i = free_failures + 1; i < e.failures && pause < options_.max_pause; ++i) pause *= 2;
+    pause = std::min(pause, options_.max_pause);
+  }
+  const MonoTime until = e.last + pause;
+  if (e.pending == 0 && until <= now) {
+    ++e.pending;
+    return std::nullopt;
+  }
+  // An attempt under way decides first; ask again in a second.
+  return until > now ? until - now : Duration(options_.first_pause);
 }
 
-void FailureThrottle::Succeeded(const std::string& address, const std::string& client) {
+void FailureThrottle::End(const Who& who, bool succeeded) {
+  const std::string key = KeyOf(who);
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = entries_.find(ClientKey(address, client)); it != entries_.end()) ForgetLocked(it);
-  if (auto it = entries_.find(AddressKey(address)); it != entries_.end()) {
-    if (--it->second.failures <= 0) ForgetLocked(it);
+  const MonoTime now = clock_.Now();
+  auto it = FindLocked(key, now);
+  if (succeeded) {
+    if (it == entries_.end()) return;
+    Entry& e = it->second;
+    e.pending = std::max(0, e.pending - 1);
+    if (who.client_id) e.failures = 0;  // the client proved it knows the secret
+    if (e.failures == 0 && e.pending == 0) ForgetLocked(it);
+    return;
   }
+  if (it == entries_.end()) it = InsertLocked(key);  // forgotten meanwhile: still counts
+  Entry& e = it->second;
+  e.pending = std::max(0, e.pending - 1);
+  ++e.failures;
+  e.last = now;
 }
 
 size_t FailureThrottle::tracked() const {

@@ -1,20 +1,22 @@
-// Slows down guessing at /api/auth. Failures count at two levels:
-//   - per client at an address (`client_free_failures`, 5): one tool with a wrong secret is
-//     paused without pausing the other tools that a load balancer shows under the same address;
-//   - per address (`address_free_failures`, 50): guessing across many client_ids from one address
-//     is paused too, and a flood of made-up ids cannot buy fresh guesses by pushing a paused
-//     entry out of the table.
+// Slows down guessing at /api/auth. A login is throttled under one key:
+//   - a registered client_id at an address ("client" key, `client_free_failures` = 5): one tool
+//     with a wrong secret (say, after a rotation) is paused without pausing the other tools
+//     that a load balancer shows under the same address;
+//   - any unknown client_id from an address ("address" key, `address_free_failures` = 50):
+//     guessing across made-up ids is paused per address, and such a flood cannot buy fresh
+//     guesses by pushing other keys out of the table (it is paused long before).
 // Past its free failures a key must wait an exponentially growing pause (from `first_pause`,
 // doubling, up to `max_pause`) after its last failure; meanwhile attempts are refused with 429
 // and Retry-After without checking the credentials, so a guesser learns nothing. Nothing sleeps:
 // a refused request costs the server no thread time.
 //
-// Attempt() decides and counts in one step under the lock, as a failure until Succeeded() takes
-// it back: parallel attempts cannot all pass a check made before any of them failed.
+// Begin() decides and reserves in one step under the lock; the reservation counts against the
+// free failures until End() reports the outcome, so a burst of parallel guesses gets the free
+// attempts and no more. Only a failure moves the pause; a success clears the client key.
 //
-// Memory is bounded: at most `max_keys` keys (each at most an address and a client_id, which the
-// caller bounds) are tracked, the least recently attempted forgotten first, and failures older
-// than `forget_after` no longer count. Thread-safe; time from the injected clock.
+// Memory is bounded: at most `max_keys` keys (an address and a client_id, which the caller
+// bounds) are tracked, the least recently used forgotten first, and failures older than
+// `forget_after` no longer count. Thread-safe; time from the injected clock.
 #pragma once
 
 #include <list>
@@ -40,28 +42,36 @@ class FailureThrottle {
  public:
   FailureThrottle(Clock& clock, FailureThrottleOptions options = {});
 
-  // nullopt: `client` may try now from `address`, and the attempt is counted as a failure at both
-  // levels. Otherwise how long it must still wait (nothing counted).
-  std::optional<Duration> Attempt(const std::string& address, const std::string& client);
-  // The attempt succeeded: the client's failures at the address are forgotten, and the address
-  // gets back the failure the attempt was counted as.
-  void Succeeded(const std::string& address, const std::string& client);
+  // The key of a login attempt: `client_id` when it is registered, else nullopt (counted per
+  // address).
+  struct Who {
+    std::string address;
+    std::optional<std::string> client_id;
+  };
+
+  // nullopt: the attempt may go ahead, and is reserved until End(). Otherwise how long to wait
+  // (nothing reserved).
+  std::optional<Duration> Begin(const Who& who);
+  // The outcome of an attempt Begin() let through.
+  void End(const Who& who, bool succeeded);
   size_t tracked() const;
 
  private:
   struct Entry {
     int failures = 0;
-    MonoTime last{};
+    int pending = 0;  // attempts let through and not ended yet
+    MonoTime last{};  // the last failure
     std::list<const std::string*>::iterator lru;
   };
-  Duration WaitLocked(const std::string& key, int free_failures, MonoTime now);
-  void CountLocked(const std::string& key, MonoTime now);
-  void ForgetLocked(std::unordered_map<std::string, Entry>::iterator it);
+  using Map = std::unordered_map<std::string, Entry>;
+  Map::iterator FindLocked(const std::string& key, MonoTime now);
+  Map::iterator InsertLocked(const std::string& key);
+  void ForgetLocked(Map::iterator it);
 
   Clock& clock_;
   FailureThrottleOptions options_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  Map entries_;
   std::list<const std::string*> lru_;  // keys of entries_ (stable node keys); front: most recent
 };
 

@@ -145,7 +145,7 @@ void IngestApi::Install(http::HttpServer& server) {
     // The server's own refusals after the head passed: a chunked body that grows past the
     // limit (413), a malformed body (400).
     options.on_refused = [this, name](const HttpRequest& head, int status) {
-      Record(name, head, CallerOf(head), status, Duration::zero());
+      Record(name, head, CallerOf(head), status, std::nullopt);
     };
     server.Route(
         method, pattern,
@@ -254,15 +254,17 @@ HttpResponse IngestApi::Observe(std::string_view route, const HttpRequest& req,
 }
 
 void IngestApi::Record(std::string_view route, const HttpRequest& req, const Caller& caller,
-                       int code, Duration took) const {
+                       int code, std::optional<Duration> took) const {
   if (observer_) observer_->OnRequest(route, caller.namespace_name, caller.source, code, took);
-  log_.Debug("ingest request", {{"route", std::string(route)},
-                                {"method", req.method},
-                                {"code", code},
-                                {"namespace", caller.namespace_name},
-                                {"source", caller.source},
-                                {"remote", req.remote_address},
-                                {"seconds", std::chrono::duration<double>(took).count()}});
+  log_.Debug("ingest request",
+             {{"route", std::string(route)},
+              {"method", req.method},
+              {"code", code},
+              {"namespace", caller.namespace_name},
+              {"source", caller.source},
+              {"remote", req.remote_address},
+              {"seconds", took ? nlohmann::json(std::chrono::duration<double>(*took).count())
+                               : nlohmann::json()}});
 }
 
 HttpResponse IngestApi::Auth(const HttpRequest& req) {
@@ -291,22 +293,24 @@ HttpResponse IngestApi::Auth(const HttpRequest& req) {
     if (!missing.empty()) return Json(422, DetailJson(missing));
     if (*grant != "client_credentials") return Detail(422, "grant_type not supported.");
 
-    // Guesses are counted per client at an address and per address (failure_throttle.h); the
-    // attempt counts as a failure until it succeeds, so parallel guesses cannot all pass.
-    const std::string address = ThrottleAddress(req.remote_address);
-    if (auto wait = throttle_.Attempt(address, *id)) return Throttled(*wait);
+    // Guesses are counted per registered client at an address, and per address for unknown
+    // ids (failure_throttle.h); an attempt is reserved until its outcome is known, so parallel
+    // guesses cannot all pass.
     auto creds = credentials_.FindByClientId(*id);
+    const FailureThrottle::Who who{ThrottleAddress(req.remote_address),
+                                   creds ? std::optional<std::string>(*id) : std::nullopt};
+    if (auto wait = throttle_.Begin(who)) return Throttled(*wait);
     // Compare even for an unknown client_id, so timing does not tell which ids exist.
     const bool ok =
         SecretEquals(*secret, creds ? creds->client_secret.Reveal() : std::string(32, 'x')) &&
         creds.has_value();
+    throttle_.End(who, ok);
     if (!ok) {
       // An unknown id is not logged: it is often a secret pasted into the wrong field.
       log_.Info("ingest login failed", {{"clientId", creds ? *id : std::string("(unknown)")},
                                         {"remote", req.remote_address}});
       return Detail(401, "Invalid client_id/client_secret provided.");
     }
-    throttle_.Succeeded(address, *id);
     caller = {creds->plugin.namespace_name, creds->plugin.name};
 
     // Scopes: what was asked for (space-separated), or everything the client may have.

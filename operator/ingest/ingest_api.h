@@ -45,9 +45,10 @@ class IngestObserver {
  public:
   virtual ~IngestObserver() = default;
   // `route`: auth, create, list, update, delete. `namespace_name`/`source`: the token's plugin,
-  // empty when the request was not authenticated.
+  // empty when the request was not authenticated. `duration`: nullopt for a request the server
+  // refused while reading its body (no handler ran; nothing to time).
   virtual void OnRequest(std::string_view route, std::string_view namespace_name,
-                         std::string_view source, int code, Duration duration) = 0;
+                         std::string_view source, int code, std::optional<Duration> duration) = 0;
   // `result`: created, updated (merged into an existing row) or rejected (refused by validation,
   // permissions or the store).
   virtual void OnIndicators(std::string_view result, int64_t count) = 0;
@@ -114,7 +115,7 @@ class IngestApi {
   // The plugin to count a refused request under: its token's, when valid and still registered.
   Caller CallerOf(const http::HttpRequest& head) const;
   void Record(std::string_view route, const http::HttpRequest& req, const Caller& caller, int code,
-              Duration took) const;
+              std::optional<Duration> took) const;
   http::HttpResponse DoCreate(const http::HttpRequest& req, Caller& caller);
   http::HttpResponse DoUpdate(const http::HttpRequest& req, Caller& caller);
   http::HttpResponse DoBulkDelete(const http::HttpRequest& req, Caller& caller);

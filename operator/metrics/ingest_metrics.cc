@@ -26,10 +26,10 @@ IngestMetrics::IngestMetrics(Registry& registry)
                 ExponentialBuckets(0.001, 2, 15)) {}
 
 void IngestMetrics::OnRequest(std::string_view route, std::string_view namespace_name,
-                              std::string_view source, int code, Duration duration) {
+                              std::string_view source, int code, std::optional<Duration> duration) {
   const std::string code_text = std::to_string(code);
   requests_.Get({namespace_name, source, code_text}).Increment();
-  ObserveSeconds(duration_.Get({route}), duration);
+  if (duration) ObserveSeconds(duration_.Get({route}), *duration);
 }
 
 void IngestMetrics::OnIndicators(std::string_view result, int64_t count) {

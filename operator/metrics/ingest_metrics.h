@@ -16,7 +16,7 @@ class IngestMetrics : public ingest::IngestObserver {
   explicit IngestMetrics(Registry& registry);
 
   void OnRequest(std::string_view route, std::string_view namespace_name, std::string_view source,
-                 int code, Duration duration) override;
+                 int code, std::optional<Duration> duration) override;
   void OnIndicators(std::string_view result, int64_t count) override;
 
  private:

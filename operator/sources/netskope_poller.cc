@@ -108,13 +108,17 @@ void AlertConsumer::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void AlertConsumer::Stop() {
+void AlertConsumer::RequestStop() {
   stopping_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (iterator_) iterator_->Cancel();
   }
   clock_.Notify();
+}
+
+void AlertConsumer::Stop() {
+  RequestStop();
   if (thread_.joinable()) thread_.join();
   std::lock_guard<std::mutex> lock(mu_);
   status_.phase = "stopped";
@@ -164,6 +168,23 @@ StatusOr<AlertConsumer::Checkpoint> AlertConsumer::LoadCheckpoint() {
   auto stored = store_.GetCheckpoint(key);
   if (!stored.ok()) return stored.status();
   if (stored->has_value()) return Checkpoint::FromJson(**stored);
+  // Progress from before keys named the tenant host belongs to the tenant the plugin polls now
+  // (the only one it had): moved here once, and the old key emptied, so a later move to another
+  // tenant does not pick it up again.
+  const std::string legacy =
+      "netskope-poller/" + spec_.plugin.Key() + "/" + std::string(netskope::AlertTypeName(type_));
+  auto old = store_.GetCheckpoint(legacy);
+  if (!old.ok()) return old.status();
+  if (old->has_value() && !(*old)->empty()) {
+    auto c = Checkpoint::FromJson(**old);
+    if (!c.ok()) return c.status();
+    auto r = store_.Commit(store::WriteBatch()
+                               .Add(store::PutCheckpoint{key, **old})
+                               .Add(store::PutCheckpoint{legacy, ""}));
+    if (!r.ok()) return r.status();
+    log_.Info("alert polling progress moved to its per-tenant key", {{"key", key}});
+    return c;
+  }
   // First enable: remember when, so the historical range and the incremental start never move.
   Checkpoint c;
   c.enabled_at = EpochSeconds(clock_.WallNow());
@@ -277,14 +298,32 @@ NetskopePollers::NetskopePollers(store::IndicatorStore& store, Clock& clock, Ran
 
 NetskopePollers::~NetskopePollers() { StopAll(); }
 
+namespace {
+
+// Stops consumers together: every one is asked first, then each is waited for, so stopping
+// several costs the slowest one's wait (an iterator call already on the wire), not their sum.
+void StopTogether(std::vector<std::unique_ptr<AlertConsumer>>& consumers) {
+  for (auto& c : consumers) c->RequestStop();
+  for (auto& c : consumers) c->Stop();
+  consumers.clear();
+}
+
+}  // namespace
+
 void NetskopePollers::Ensure(const NetskopePollerSpec& spec) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(spec.plugin.Key());
-  if (it != entries_.end()) {
-    if (it->second.spec.SameAs(spec)) return;
-    for (auto& c : it->second.consumers) c->Stop();
-    entries_.erase(it);
+  // The old consumers of the plugin stop before the new ones start (both would move the same
+  // tenant index). Calls for one plugin come from its reconciles, which never overlap.
+  std::vector<std::unique_ptr<AlertConsumer>> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(spec.plugin.Key());
+    if (it != entries_.end()) {
+      if (it->second.spec.SameAs(spec)) return;
+      old = std::move(it->second.consumers);
+      entries_.erase(it);
+    }
   }
+  StopTogether(old);  // outside the lock: Status() of other plugins goes on meanwhile
   Entry entry{spec, {}};
   if (spec.client) {
     if (spec.hashes) {
@@ -297,15 +336,20 @@ void NetskopePollers::Ensure(const NetskopePollerSpec& spec) {
     }
   }
   for (auto& c : entry.consumers) c->Start();
-  entries_.emplace(spec.plugin.Key(), std::move(entry));
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.insert_or_assign(spec.plugin.Key(), std::move(entry));
 }
 
 void NetskopePollers::Stop(const store::SourceRef& plugin) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(plugin.Key());
-  if (it == entries_.end()) return;
-  for (auto& c : it->second.consumers) c->Stop();
-  entries_.erase(it);
+  std::vector<std::unique_ptr<AlertConsumer>> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(plugin.Key());
+    if (it == entries_.end()) return;
+    old = std::move(it->second.consumers);
+    entries_.erase(it);
+  }
+  StopTogether(old);
 }
 
 std::vector<ConsumerStatus> NetskopePollers::Status(const store::SourceRef& plugin) const {
@@ -318,11 +362,15 @@ std::vector<ConsumerStatus> NetskopePollers::Status(const store::SourceRef& plug
 }
 
 void NetskopePollers::StopAll() {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [key, entry] : entries_) {
-    for (auto& c : entry.consumers) c->Stop();
+  std::vector<std::unique_ptr<AlertConsumer>> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, entry] : entries_) {
+      for (auto& c : entry.consumers) old.push_back(std::move(c));
+    }
+    entries_.clear();
   }
-  entries_.clear();
+  StopTogether(old);
 }
 
 }  // namespace cte::sources

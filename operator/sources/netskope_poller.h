@@ -100,6 +100,9 @@ class AlertConsumer {
   AlertConsumer& operator=(const AlertConsumer&) = delete;
 
   void Start();
+  // Asks the consumer to stop (cancels its waits) without waiting for it.
+  void RequestStop();
+  // RequestStop(), then waits for its thread.
   void Stop();
   ConsumerStatus status() const;
 

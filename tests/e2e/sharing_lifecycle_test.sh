@@ -4,7 +4,8 @@
 # ownership an entry an administrator added through the tenant API stays across drift checks,
 # under Exclusive the next drift check (syncInterval) takes it off; deleting the
 # SharingConfiguration (deletionPolicy Retract) takes its entries back and the object goes away
-# once the finalizer is released.
+# once the finalizer is released. Between the two, the feed's Secret is rotated (old tokens are
+# refused) and then made unusable (the credentials stop working).
 source "$CTE_SOURCE_DIR/tests/e2e/sharing_lib.sh"
 
 start_sharing_stack --aging-sweep-interval 1s
@@ -60,6 +61,49 @@ k patch sharingconfiguration apisource-to-urllist --type merge -p '{"spec":{"own
 wait_for "Exclusive ownership to remove the hand-added entry" url_list_is "$URL_LIST" keep.example.net
 hand_add another-by-hand.example.org
 wait_for "the drift check to revert the hand edit under Exclusive" url_list_is "$URL_LIST" keep.example.net
+
+# The API server failing to read the Secret is no reason to revoke anything: the plugin reports
+# SecretUnavailable and the feed's token keeps working.
+admin '{"action":"respond","pathPrefix":"/api/v1/namespaces/default/secrets/threat-feed-credentials","method":"GET","code":503,"count":100000}'
+# (kubectl would read the Secret first and meet the fault: a merge patch straight to the server)
+curl -sf -X PATCH -H 'Content-Type: application/merge-patch+json' \
+  -d '{"metadata":{"annotations":{"cte-e2e/touched":"1"}}}' \
+  "$APISERVER_URL/api/v1/namespaces/default/secrets/threat-feed-credentials" >/dev/null ||
+  fail "could not touch the Secret"
+plugin_ready() {
+  k get cteplugin "$1" -o json | jq -e --arg s "$2" --arg r "$3" \
+    '.status.conditions[]? | select(.type == "Ready") | .status == $s and .reason == $r'
+}
+wait_for "the plugin to report SecretUnavailable" plugin_ready threat-feed False SecretUnavailable
+refused() { [[ $(api "$1" GET "/api/cte/indicators?aggregate=true") == 401* ]]; }
+! refused "$FEED_TOKEN" || fail "an API server error revoked the feed's token"
+admin '{"action":"clear"}'
+wait_for "the plugin to be Receiving again" plugin_ready threat-feed True Receiving
+! refused "$FEED_TOKEN" || fail "reading the unchanged Secret again revoked the feed's token"
+
+# Rotating the feed's Secret (a leaked secret, say): the token issued with the old secret is
+# refused as soon as the reconciler has read the new one, and only the new secret signs in.
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: threat-feed-credentials}
+stringData: {client_id: $CLIENT_ID, client_secret: $CLIENT_SECRET-rotated}
+YAML
+wait_for "the old token to be refused after the rotation" refused "$FEED_TOKEN"
+ROTATED=$(token "$CLIENT_ID" "$CLIENT_SECRET-rotated")
+[[ $(api "$ROTATED" GET "/api/cte/indicators?aggregate=true") == 200* ]] ||
+  fail "the rotated secret's token does not work"
+[[ $(curl -s -o /dev/null -w '%{http_code}' -d "grant_type=client_credentials&client_id=$CLIENT_ID&client_secret=$CLIENT_SECRET" \
+  "http://$INGEST/api/auth") == 401 ]] || fail "the old secret still signs in"
+# Rotated to something unusable (a client_id over 256 bytes): the plugin is not Ready and the
+# credentials it replaced stop working too, rather than staying in force.
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: threat-feed-credentials}
+stringData: {client_id: $(printf 'x%.0s' {1..300}), client_secret: $CLIENT_SECRET-rotated}
+YAML
+wait_for "the last usable token to be refused" refused "$ROTATED"
 
 # Delete with deletionPolicy Retract: the entries go (the placeholder keeps the list non-empty),
 # the change is deployed, and the object goes away.

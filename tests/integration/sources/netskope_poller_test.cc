@@ -351,6 +351,33 @@ TEST_F(PollerTest, APluginMovedToAnotherTenantPullsThatTenantsHistory) {
   ASSERT_TRUE(old.ok() && old->has_value()) << "the old tenant's progress is kept";
 }
 
+// A store written before checkpoint keys named the tenant host: the old progress is taken over
+// (no second historical pull), once; the old key is emptied so a later tenant move starts afresh.
+TEST_F(PollerTest, ProgressUnderTheOldKeyIsTakenOverOnce) {
+  const std::string legacy = "netskope-poller/" + kPlugin.Key() + "/malware";
+  const std::string progress =
+      json{{"enabledAt", now_},
+           {"historical", {{"started", true}, {"done", true}, {"hwm", now_}}},
+           {"incremental", {{"started", false}, {"done", false}, {"hwm", 0}}}}
+          .dump();
+  ASSERT_TRUE(store_->Commit(store::WriteBatch().Add(store::PutCheckpoint{legacy, progress})).ok());
+  SeedPair(1, -kDay);  // history, already pulled before the upgrade
+  SeedPair(2, 60);     // after enabledAt: the incremental pull's
+  Start(Spec(/*hashes=*/true, /*urls=*/false));
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) == 1; }));
+  char md5[33];
+  std::snprintf(md5, sizeof(md5), "%032x", 2);
+  EXPECT_TRUE(store_->Get(kPlugin, md5, IndicatorType::kMd5)->has_value());
+  for (const auto& e : sim_->RequestLog()["requests"]) {
+    EXPECT_EQ(e["path"].get<std::string>().find("historical"), std::string::npos) << e.dump();
+  }
+  auto moved = store_->GetCheckpoint(
+      PollerCheckpointKey(kPlugin, "acme.goskope.com", netskope::AlertType::kMalware));
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ(json::parse(**moved)["enabledAt"], now_);
+  EXPECT_EQ(store_->GetCheckpoint(legacy)->value_or("gone"), "");
+}
+
 TEST_F(PollerTest, TenantErrorsAreRetriedAndReported) {
   SeedPair(1, -kDay);
   tenantsim::Fault fault;

@@ -6,65 +6,91 @@ namespace cte::ingest {
 namespace {
 
 using std::chrono::seconds;
+using Who = FailureThrottle::Who;
+
+// One attempt from start to end.
+std::optional<Duration> Try(FailureThrottle& t, const Who& who, bool succeeds = false) {
+  auto wait = t.Begin(who);
+  if (!wait) t.End(who, succeeds);
+  return wait;
+}
 
 TEST(FailureThrottleTest, PausesGrowAfterTheFreeFailuresAndSuccessClears) {
   SimulatedClock clock;
   FailureThrottle t(clock);
+  const Who c{"10.0.0.1", "c"};
   for (int i = 0; i < 6; ++i) {
-    EXPECT_FALSE(t.Attempt("10.0.0.1", "c").has_value()) << "five failures are free, and a sixth "
-                                                            "try after them: "
-                                                         << i;
+    EXPECT_FALSE(Try(t, c).has_value()) << "five failures are free, then one more try: " << i;
   }
-  EXPECT_EQ(t.Attempt("10.0.0.1", "c"), Duration(seconds(1))) << "after the sixth failure: 1 s";
-  EXPECT_FALSE(t.Attempt("10.0.0.2", "c").has_value()) << "other addresses are not affected";
-  EXPECT_FALSE(t.Attempt("10.0.0.1", "d").has_value()) << "nor other clients at the address";
+  EXPECT_EQ(Try(t, c), Duration(seconds(1))) << "after the sixth failure: 1 s";
+  EXPECT_FALSE(Try(t, {"10.0.0.2", "c"}).has_value()) << "other addresses are not affected";
+  EXPECT_FALSE(Try(t, {"10.0.0.1", "d"}).has_value()) << "nor other clients at the address";
   clock.Advance(seconds(1));
-  EXPECT_FALSE(t.Attempt("10.0.0.1", "c").has_value());  // seventh failure: 2 s
+  EXPECT_FALSE(Try(t, c).has_value());  // seventh failure: 2 s
   clock.Advance(seconds(2));
-  EXPECT_FALSE(t.Attempt("10.0.0.1", "c").has_value());  // eighth: 4 s
-  EXPECT_EQ(t.Attempt("10.0.0.1", "c"), Duration(seconds(4)));
+  EXPECT_FALSE(Try(t, c).has_value());  // eighth: 4 s
+  EXPECT_EQ(Try(t, c), Duration(seconds(4)));
   for (int i = 0; i < 30; ++i) {
     clock.Advance(std::chrono::minutes(5));
-    ASSERT_FALSE(t.Attempt("10.0.0.1", "c").has_value()) << i;
+    ASSERT_FALSE(Try(t, c).has_value()) << i;
   }
-  EXPECT_EQ(t.Attempt("10.0.0.1", "c"), Duration(std::chrono::minutes(5))) << "capped";
+  EXPECT_EQ(Try(t, c), Duration(std::chrono::minutes(5))) << "capped";
   clock.Advance(std::chrono::minutes(5));
-  ASSERT_FALSE(t.Attempt("10.0.0.1", "c").has_value());
-  t.Succeeded("10.0.0.1", "c");
-  EXPECT_FALSE(t.Attempt("10.0.0.1", "c").has_value()) << "a success clears the client";
+  ASSERT_FALSE(Try(t, c, /*succeeds=*/true).has_value());
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(Try(t, c).has_value()) << "a success clears: " << i;
 }
 
-// Attempts that have not finished yet count as failures: a burst of parallel guesses gets the
-// free ones and no more, however many arrive before the first fails.
-TEST(FailureThrottleTest, AttemptsInFlightCountAsFailures) {
+// Attempts under way count against the free failures: a burst of parallel guesses gets the free
+// ones and no more, however many arrive before the first fails. Successful logins under way at
+// the same time take nothing away from later ones.
+TEST(FailureThrottleTest, AttemptsUnderWayCountAgainstTheFreeFailures) {
   SimulatedClock clock;
   FailureThrottle t(clock);
+  const Who c{"10.0.0.1", "c"};
   int admitted = 0;
-  for (int i = 0; i < 1000; ++i) admitted += t.Attempt("10.0.0.1", "c").has_value() ? 0 : 1;
+  for (int i = 0; i < 1000; ++i) admitted += t.Begin(c).has_value() ? 0 : 1;
   EXPECT_EQ(admitted, 6);
-  // Successful logins in flight at the same time take their count back.
-  for (int i = 0; i < 3; ++i) ASSERT_FALSE(t.Attempt("10.0.0.2", "ok").has_value());
-  for (int i = 0; i < 3; ++i) t.Succeeded("10.0.0.2", "ok");
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(t.Attempt("10.0.0.2", "ok").has_value()) << i;
+  for (int i = 0; i < 6; ++i) t.End(c, false);
+  EXPECT_EQ(t.Begin(c), Duration(seconds(1)));
+
+  const Who ok{"10.0.0.2", "ok"};
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(t.Begin(ok).has_value());
+  for (int i = 0; i < 3; ++i) t.End(ok, true);
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(Try(t, ok).has_value()) << i;
 }
 
-// Past 50 failures an address waits whichever client it names; a flood of made-up client_ids
-// from it is paused long before it could push another address's pause out of the table.
-TEST(FailureThrottleTest, AnAddressGuessingAcrossClientsIsPausedAndCannotEvictOthers) {
+// Past its free failures a key lets one attempt through at a time: a second one waits for the
+// first's outcome instead of both slipping in when the pause ends.
+TEST(FailureThrottleTest, PastTheFreeFailuresOneAttemptAtATime) {
+  SimulatedClock clock;
+  FailureThrottle t(clock);
+  const Who c{"10.0.0.1", "c"};
+  for (int i = 0; i < 6; ++i) Try(t, c);
+  clock.Advance(seconds(1));
+  ASSERT_FALSE(t.Begin(c).has_value());
+  EXPECT_TRUE(t.Begin(c).has_value()) << "the first after the pause is still under way";
+  t.End(c, false);
+  EXPECT_EQ(t.Begin(c), Duration(seconds(2)));
+}
+
+// Unknown client_ids are counted per address, with 50 free: a flood of made-up ids from one
+// address is paused after 51 and cannot push another key out of the table; a registered client
+// at that address is not paused by it.
+TEST(FailureThrottleTest, UnknownIdsArePausedPerAddressAndCannotEvictOthers) {
   SimulatedClock clock;
   FailureThrottleOptions o;
-  o.max_keys = 200;
+  o.max_keys = 100;
   FailureThrottle t(clock, o);
-  for (int i = 0; i < 7; ++i) t.Attempt("10.0.0.1", "victim");
-  ASSERT_TRUE(t.Attempt("10.0.0.1", "victim").has_value());
+  const Who victim{"10.0.0.1", "victim"};
+  for (int i = 0; i < 6; ++i) Try(t, victim);
+  ASSERT_TRUE(t.Begin(victim).has_value());
   int admitted = 0;
-  for (int i = 0; i < 10000; ++i) {
-    admitted += t.Attempt("10.6.6.6", "id-" + std::to_string(i)).has_value() ? 0 : 1;
-  }
+  for (int i = 0; i < 10000; ++i) admitted += Try(t, {"10.6.6.6", std::nullopt}) ? 0 : 1;
   EXPECT_EQ(admitted, 51);
-  EXPECT_TRUE(t.Attempt("10.6.6.6", "any").has_value());
-  EXPECT_TRUE(t.Attempt("10.0.0.1", "victim").has_value()) << "still paused";
-  EXPECT_LE(t.tracked(), 60u);
+  EXPECT_TRUE(t.Begin(victim).has_value()) << "still paused";
+  EXPECT_FALSE(Try(t, {"10.6.6.6", "registered"}, true).has_value())
+      << "a registered client behind the same address is not paused by the flood";
+  EXPECT_EQ(t.tracked(), 2u);
 }
 
 TEST(FailureThrottleTest, OldFailuresAreForgottenAndMemoryIsBounded) {
@@ -72,11 +98,11 @@ TEST(FailureThrottleTest, OldFailuresAreForgottenAndMemoryIsBounded) {
   FailureThrottleOptions o;
   o.max_keys = 3;
   FailureThrottle t(clock, o);
-  for (int i = 0; i < 7; ++i) t.Attempt("a", "c");
-  EXPECT_TRUE(t.Attempt("a", "c").has_value());
+  for (int i = 0; i < 7; ++i) Try(t, {"a", "c"});
+  EXPECT_TRUE(t.Begin({"a", "c"}).has_value());
   clock.Advance(std::chrono::minutes(16));
-  EXPECT_FALSE(t.Attempt("a", "c").has_value());
-  for (const char* addr : {"b", "c", "d", "e"}) t.Attempt(addr, "c");
+  EXPECT_FALSE(Try(t, {"a", "c"}).has_value());
+  for (const char* addr : {"b", "c", "d", "e"}) Try(t, {addr, "c"});
   EXPECT_EQ(t.tracked(), 3u);
 }
 
