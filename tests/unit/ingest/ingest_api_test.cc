@@ -418,5 +418,25 @@ TEST(LayeredCredentialsTest, RemovingAPluginKeepsTheUnderlyingEntries) {
   EXPECT_TRUE(cluster.FindByClientId("client-a").has_value());
 }
 
+// The version a token carries is a digest of the credentials: the same credentials have the same
+// version in either layer and after a removal (an API server hiccup that made the reconciler
+// drop and re-add them revokes nothing); a changed secret or client_id has another.
+TEST(LayeredCredentialsTest, TheSameCredentialsKeepTheirVersionEverywhere) {
+  StaticCredentialsRegistry file;
+  ASSERT_TRUE(file.Put(Creds(kFeedA, "client-a", "secret-a-0123")).ok());
+  StaticCredentialsRegistry cluster(&file);
+  const uint64_t from_file = cluster.FindByClientId("client-a")->version;
+  ASSERT_TRUE(cluster.Put(Creds(kFeedA, "client-a", "secret-a-0123")).ok());
+  EXPECT_EQ(cluster.FindByClientId("client-a")->version, from_file);
+  cluster.Remove(kFeedA);
+  ASSERT_TRUE(cluster.Put(Creds(kFeedA, "client-a", "secret-a-0123")).ok());
+  EXPECT_EQ(cluster.FindByClientId("client-a")->version, from_file);
+  ASSERT_TRUE(cluster.Put(Creds(kFeedA, "client-a", "secret-a-0124")).ok());
+  EXPECT_NE(cluster.FindByClientId("client-a")->version, from_file);
+  EXPECT_NE(CredentialsVersion(Creds(kFeedA, "client-b", "secret-a-0123")), from_file);
+  EXPECT_NE(CredentialsVersion(Creds(kFeedB, "client-a", "secret-a-0123")), from_file);
+  EXPECT_NE(from_file, 0u);
+}
+
 }  // namespace
 }  // namespace cte::ingest
