@@ -368,8 +368,13 @@ TEST_F(PollerTest, ProgressUnderTheOldKeyIsTakenOverOnce) {
   char md5[33];
   std::snprintf(md5, sizeof(md5), "%032x", 2);
   EXPECT_TRUE(store_->Get(kPlugin, md5, IndicatorType::kMd5)->has_value());
-  for (const auto& e : sim_->RequestLog()["requests"]) {
-    EXPECT_EQ(e["path"].get<std::string>().find("historical"), std::string::npos) << e.dump();
+  // No historical index was ever started on the tenant.
+  auto summary = transport_->Send({"GET", sim_->url() + "/__sim/alerts", {}, "", seconds(5)});
+  ASSERT_TRUE(summary.ok());
+  const json parsed = json::parse(summary->body);
+  ASSERT_FALSE(parsed["indexes"].empty());
+  for (const auto& i : parsed["indexes"]) {
+    EXPECT_EQ(i["index"].get<std::string>().find("historical"), std::string::npos) << i.dump();
   }
   auto moved = store_->GetCheckpoint(
       PollerCheckpointKey(kPlugin, "acme.goskope.com", netskope::AlertType::kMalware));
