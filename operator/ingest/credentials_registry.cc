@@ -1,12 +1,9 @@
 #include "operator/ingest/credentials_registry.h"
 
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
-#include <cstdlib>
 #include <cstring>
 
 #include "operator/core/json_util.h"
+#include "operator/ingest/crypto.h"
 
 namespace cte::ingest {
 
@@ -14,23 +11,14 @@ uint64_t CredentialsVersion(const ApiSourceCredentials& c) {
   // Keyed with a random key of this process: the version says nothing about the secret to
   // whoever reads a token, yet is the same for the same credentials in every registry layer and
   // after a removal (tokens, like this key, do not outlive the process).
-  static const std::string key = [] {
-    std::string k(32, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) {
-      std::abort();  // no CSPRNG: nothing here is safe to run
-    }
-    return k;
-  }();
+  static const std::string key = RandomBytes(32);
   std::string data = c.plugin.Key();
   for (const std::string& part : {c.client_id, c.client_secret.Reveal()}) {
     data += '\0' + std::to_string(part.size()) + ':' + part;
   }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  const std::string mac = HmacSha256(key, data);
   uint64_t v = 0;
-  std::memcpy(&v, out, sizeof(v));
+  std::memcpy(&v, mac.data(), sizeof(v));
   return v | 1;  // never 0, the version of no credentials
 }
 

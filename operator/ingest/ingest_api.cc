@@ -1,8 +1,6 @@
 #include "operator/ingest/ingest_api.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +8,7 @@
 #include <set>
 
 #include "operator/core/json_util.h"
+#include "operator/ingest/crypto.h"
 #include "operator/ingest/indicator_output.h"
 #include "operator/ingest/indicator_query.h"
 #include "operator/store/source_policy.h"
@@ -29,14 +28,6 @@ HttpResponse Json(int status, std::string body) {
 
 HttpResponse Detail(int status, std::string_view message) {
   return Json(status, DetailJson(message));
-}
-
-// Equal-time comparison of two secrets of any length: compare their SHA-256 digests.
-bool SecretEquals(std::string_view a, std::string_view b) {
-  unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
-  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
-  return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }
 
 // The bearer value of an Authorization header ("Bearer <token>", scheme case-insensitive).

@@ -1,14 +1,13 @@
 #include "operator/ingest/token_service.h"
 
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "operator/core/base64.h"
 #include "operator/core/json_util.h"
+#include "operator/ingest/crypto.h"
 
 namespace cte::ingest {
 namespace {
@@ -28,24 +27,6 @@ bool IsBase64Url(std::string_view s) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_';
   });
-}
-
-std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-std::string RandomBytes(size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    // The OpenSSL CSPRNG does not fail on Linux once seeded; refusing to sign with a weak key is
-    // the only safe answer if it ever does.
-    std::abort();
-  }
-  return out;
 }
 
 int64_t Seconds(WallTime t) {

@@ -44,10 +44,9 @@ void NetskopeClient::Shutdown() {
   clock_.Notify();
 }
 
-bool NetskopeClient::WaitFor(Duration d, const std::atomic<bool>* cancelled) {
-  auto stop = [this, cancelled] { return shutdown_.load() || (cancelled && cancelled->load()); };
-  if (d > Duration::zero()) clock_.WaitFor(d, stop);
-  return !stop();
+bool NetskopeClient::WaitFor(Duration d, const std::function<bool()>& stopped) {
+  if (d > Duration::zero()) clock_.WaitFor(d, stopped);
+  return !stopped();
 }
 
 const SecretString& NetskopeClient::TokenFor(Api api) const {
@@ -99,14 +98,18 @@ NetskopeClient::Outcome NetskopeClient::Execute(TenantRequest request, const Exe
   Outcome last{UnavailableError("no attempt was made"), {}};
   const int attempts = std::max(1, options_.retry.max_attempts);
 
+  // Shutdown, or the caller's own stop flag, ends every wait below (read under the clock's
+  // lock, so atomics only).
+  const std::function<bool()> stopped = [this, &exec] {
+    return shutdown_.load() || (exec.cancelled && exec.cancelled->load());
+  };
+  auto gone = [this] {
+    return Outcome{
+        UnavailableError(shutdown_ ? "tenant client is shutting down" : "request cancelled"), {}};
+  };
+
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    if (exec.cancelled && *exec.cancelled) return {UnavailableError("request cancelled"), {}};
-    if (shutdown_ || !limiter_->Acquire(buckets, [this, &exec] {
-          return shutdown_.load() || (exec.cancelled && exec.cancelled->load());
-        })) {
-      return {UnavailableError(shutdown_ ? "tenant client is shutting down" : "request cancelled"),
-              {}};
-    }
+    if (stopped() || !limiter_->Acquire(buckets, stopped)) return gone();
     http::ClientRequest wire = ToClientRequest(
         request, options_.base_url, token,
         std::chrono::duration_cast<std::chrono::milliseconds>(timeout), options_.user_agent);
@@ -175,10 +178,7 @@ NetskopeClient::Outcome NetskopeClient::Execute(TenantRequest request, const Exe
                                                      {"retryInMs", Millis(wait)},
                                                      {"error", last.status.ToString()}});
     if (ambiguous && exec.after_ambiguous_failure) request = *exec.after_ambiguous_failure;
-    if (!WaitFor(wait, exec.cancelled)) {
-      return {UnavailableError(shutdown_ ? "tenant client is shutting down" : "request cancelled"),
-              {}};
-    }
+    if (!WaitFor(wait, stopped)) return gone();
   }
   return last;
 }

@@ -110,7 +110,7 @@ class NetskopeClient : public TenantClient {
   std::vector<Bucket> BucketsFor(const TenantRequest& request) const;
   const SecretString& TokenFor(Api api) const;
   Status Scrub(const Status& status) const;
-  bool WaitFor(Duration d, const std::atomic<bool>* cancelled);  // false: shut down or cancelled
+  bool WaitFor(Duration d, const std::function<bool()>& stopped);  // false once `stopped`
 
   NetskopeClientOptions options_;
   http::HttpTransport& transport_;
