@@ -12,8 +12,11 @@ namespace cte::ingest {
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+           &len) == nullptr) {
+    std::abort();  // only on allocation failure inside OpenSSL: no safe answer to give
+  }
   return std::string(reinterpret_cast<char*>(out), len);
 }
 

@@ -33,8 +33,15 @@ FailureThrottle::Map::iterator FailureThrottle::FindLocked(const std::string& ke
 }
 
 FailureThrottle::Map::iterator FailureThrottle::InsertLocked(const std::string& key) {
-  if (entries_.size() >= options_.max_keys && !lru_.empty()) {
-    ForgetLocked(entries_.find(*lru_.back()));
+  if (entries_.size() >= options_.max_keys) {
+    // The least recently used key without an attempt under way (whose End() must find it).
+    for (auto victim = lru_.rbegin(); victim != lru_.rend(); ++victim) {
+      auto it = entries_.find(**victim);
+      if (it->second.pending == 0) {
+        ForgetLocked(it);
+        break;
+      }
+    }
   }
   auto it = entries_.emplace(key, Entry{}).first;
   lru_.push_front(&it->first);
@@ -78,10 +85,12 @@ void FailureThrottle::End(const Who& who, bool succeeded) {
   const MonoTime now = clock_.Now();
   auto it = FindLocked(key, now);
   if (succeeded) {
+    // Only the reservation goes: failures age out (forget_after) and are not wiped by the
+    // client's own logins, or a guesser behind the same address would get fresh free attempts
+    // after each of them.
     if (it == entries_.end()) return;
     Entry& e = it->second;
     e.pending = std::max(0, e.pending - 1);
-    if (who.client_id) e.failures = 0;  // the client proved it knows the secret
     if (e.failures == 0 && e.pending == 0) ForgetLocked(it);
     return;
   }

@@ -12,11 +12,15 @@
 //
 // Begin() decides and reserves in one step under the lock; the reservation counts against the
 // free failures until End() reports the outcome, so a burst of parallel guesses gets the free
-// attempts and no more. Only a failure moves the pause; a success clears the client key.
+// attempts and no more. Only a failure moves the pause, and a success does not clear earlier
+// failures (a guesser sharing the client's address would get fresh free attempts after each of
+// the client's logins): failures are forgotten `forget_after` past the last one, an hour, well
+// beyond the ~8.5 minutes of doubling pauses, so waiting them out buys little.
 //
 // Memory is bounded: at most `max_keys` keys (an address and a client_id, which the caller
-// bounds) are tracked, the least recently used forgotten first, and failures older than
-// `forget_after` no longer count. Thread-safe; time from the injected clock.
+// bounds) are tracked, the least recently used without an attempt under way forgotten first,
+// and failures older than `forget_after` no longer count. Thread-safe; time from the injected
+// clock.
 #pragma once
 
 #include <list>
@@ -34,7 +38,7 @@ struct FailureThrottleOptions {
   int address_free_failures = 50;
   Duration first_pause = std::chrono::seconds(1);
   Duration max_pause = std::chrono::minutes(5);
-  Duration forget_after = std::chrono::minutes(15);
+  Duration forget_after = std::chrono::hours(1);
   size_t max_keys = 20000;
 };
 

@@ -15,7 +15,7 @@ std::optional<Duration> Try(FailureThrottle& t, const Who& who, bool succeeds = 
   return wait;
 }
 
-TEST(FailureThrottleTest, PausesGrowAfterTheFreeFailuresAndSuccessClears) {
+TEST(FailureThrottleTest, PausesGrowAfterTheFreeFailuresAndOnlyTimeForgetsThem) {
   SimulatedClock clock;
   FailureThrottle t(clock);
   const Who c{"10.0.0.1", "c"};
@@ -35,9 +35,15 @@ TEST(FailureThrottleTest, PausesGrowAfterTheFreeFailuresAndSuccessClears) {
     ASSERT_FALSE(Try(t, c).has_value()) << i;
   }
   EXPECT_EQ(Try(t, c), Duration(std::chrono::minutes(5))) << "capped";
+  // The client's own login does not wipe the failures: a guesser behind the same address would
+  // otherwise get six fresh attempts after each of them.
   clock.Advance(std::chrono::minutes(5));
   ASSERT_FALSE(Try(t, c, /*succeeds=*/true).has_value());
-  for (int i = 0; i < 6; ++i) EXPECT_FALSE(Try(t, c).has_value()) << "a success clears: " << i;
+  EXPECT_FALSE(Try(t, c).has_value()) << "the pause since the last failure is over";
+  EXPECT_EQ(Try(t, c), Duration(std::chrono::minutes(5))) << "and the failures still count";
+  // An hour after the last failure, they are forgotten.
+  clock.Advance(std::chrono::hours(1));
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(Try(t, c).has_value()) << "forgotten: " << i;
 }
 
 // Attempts under way count against the free failures: a burst of parallel guesses gets the free
@@ -74,12 +80,13 @@ TEST(FailureThrottleTest, PastTheFreeFailuresOneAttemptAtATime) {
 }
 
 // Unknown client_ids are counted per address, with 50 free: a flood of made-up ids from one
-// address is paused after 51 and cannot push another key out of the table; a registered client
-// at that address is not paused by it.
+// address is paused after 51, and it is one key however many ids it tries, so even a table of
+// two keys keeps another address's pause; a registered client at the flooding address is not
+// paused by it.
 TEST(FailureThrottleTest, UnknownIdsArePausedPerAddressAndCannotEvictOthers) {
   SimulatedClock clock;
   FailureThrottleOptions o;
-  o.max_keys = 100;
+  o.max_keys = 2;
   FailureThrottle t(clock, o);
   const Who victim{"10.0.0.1", "victim"};
   for (int i = 0; i < 6; ++i) Try(t, victim);
@@ -87,10 +94,25 @@ TEST(FailureThrottleTest, UnknownIdsArePausedPerAddressAndCannotEvictOthers) {
   int admitted = 0;
   for (int i = 0; i < 10000; ++i) admitted += Try(t, {"10.6.6.6", std::nullopt}) ? 0 : 1;
   EXPECT_EQ(admitted, 51);
+  EXPECT_EQ(t.tracked(), 2u);
   EXPECT_TRUE(t.Begin(victim).has_value()) << "still paused";
   EXPECT_FALSE(Try(t, {"10.6.6.6", "registered"}, true).has_value())
       << "a registered client behind the same address is not paused by the flood";
-  EXPECT_EQ(t.tracked(), 2u);
+}
+
+// A full table never forgets a key with an attempt under way: its End() must find it.
+TEST(FailureThrottleTest, AKeyWithAnAttemptUnderWayIsNotEvicted) {
+  SimulatedClock clock;
+  FailureThrottleOptions o;
+  o.max_keys = 2;
+  FailureThrottle t(clock, o);
+  const Who busy{"10.0.0.1", "busy"};
+  for (int i = 0; i < 6; ++i) ASSERT_FALSE(t.Begin(busy).has_value());  // six under way
+  Try(t, {"10.0.0.2", "other"});
+  Try(t, {"10.0.0.3", "third"});  // evicts "other", not the older "busy"
+  EXPECT_TRUE(t.Begin(busy).has_value()) << "the six reservations still count";
+  for (int i = 0; i < 6; ++i) t.End(busy, false);
+  EXPECT_EQ(t.Begin(busy), Duration(seconds(1)));
 }
 
 TEST(FailureThrottleTest, OldFailuresAreForgottenAndMemoryIsBounded) {
@@ -100,7 +122,10 @@ TEST(FailureThrottleTest, OldFailuresAreForgottenAndMemoryIsBounded) {
   FailureThrottle t(clock, o);
   for (int i = 0; i < 7; ++i) Try(t, {"a", "c"});
   EXPECT_TRUE(t.Begin({"a", "c"}).has_value());
-  clock.Advance(std::chrono::minutes(16));
+  clock.Advance(std::chrono::minutes(59));
+  EXPECT_FALSE(Try(t, {"a", "c"}).has_value());  // the seventh failure, within the hour
+  EXPECT_EQ(t.Begin({"a", "c"}), Duration(seconds(2))) << "the earlier six still counted";
+  clock.Advance(std::chrono::minutes(61));
   EXPECT_FALSE(Try(t, {"a", "c"}).has_value());
   for (const char* addr : {"b", "c", "d", "e"}) Try(t, {addr, "c"});
   EXPECT_EQ(t.tracked(), 3u);
