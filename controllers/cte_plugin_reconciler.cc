@@ -92,14 +92,13 @@ Status CtePluginReconciler::ApplyApiSource(const api::CtePlugin& p, const store:
   const std::string& name = p.spec.api_source->credentials_secret_ref.name;
   auto secret = secrets_.Get(ref.namespace_name, name);
   if (!secret.ok()) {
-    if (secret.status().code() != StatusCode::kNotFound) {
-      // The API server did not answer: what is registered stays (and so do its tokens) until the
-      // Secret can be read again.
-      *reason = "SecretUnavailable";
-      return secret.status();
-    }
+    // Gone, or changed and unreadable (the store reads a Secret from the API server only when
+    // the watch saw a new version): what it holds now is unknown, perhaps a rotation away from
+    // a leaked secret, so nothing registered from it stays. Read again unchanged, the same
+    // credentials come back with the same version, and their tokens work again.
     credentials_.Remove(ref);
-    *reason = "SecretNotFound";
+    *reason =
+        secret.status().code() == StatusCode::kNotFound ? "SecretNotFound" : "SecretUnavailable";
     return secret.status();
   }
   const SecretString* id = (*secret)->Find(std::string(api::kClientIdKey));
@@ -118,6 +117,13 @@ Status CtePluginReconciler::ApplyApiSource(const api::CtePlugin& p, const store:
   if (Status s = credentials_.Put(std::move(creds)); !s.ok()) {
     // The Secret changed to something unusable: the credentials it replaced stop working too.
     credentials_.Remove(ref);
+    if (s.code() == StatusCode::kAlreadyExists) {
+      // Another plugin holds the client_id (perhaps it is being moved here): tried again every
+      // refresh, so the plugin gets it once the other lets go.
+      *reason = "ClientIdInUse";
+      return Status(StatusCode::kFailedPrecondition,
+                    "spec.apiSource.credentialsSecretRef: " + s.message());
+    }
     *reason = "InvalidSpec";
     return InvalidArgumentError("spec.apiSource.credentialsSecretRef: " + s.message());
   }
@@ -184,7 +190,7 @@ kube::Result CtePluginReconciler::Reconcile(const kube::Request& req,
   }
   // Missing tenants and Secrets come back through the watches; a bad spec waits for an edit; a
   // Secret the API server failed to read is tried again with backoff (no watch event will say
-  // the server is back).
+  // the server is back); a client_id in use elsewhere is tried again every refresh.
   const bool stalled = reason == "InvalidSpec" || reason == "TenantInvalid";
   SetHealth(update, stalled ? Health::kStalled : Health::kProgressing, reason, s.message());
   kube::Result next = stalled                         ? kube::Result::Terminal(s)

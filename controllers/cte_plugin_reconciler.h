@@ -3,8 +3,9 @@
 // registers an APISource plugin's client credentials with the ingest API (a rotated Secret takes
 // effect at the next reconcile, which the Secret watch triggers within about a second). Status:
 // the plugin's indicators in the store (active and total), the last poll and its error.
-// Ready: Polling | Receiving | Ready; False: TenantNotFound, TenantNotReady, SecretNotFound,
-// InvalidSpec (Stalled).
+// Ready: Polling | Receiving | Ready; False: TenantNotFound, TenantNotReady, TenantInvalid,
+// SecretNotFound, SecretUnavailable (retried with backoff), ClientIdInUse (retried every
+// refresh), InvalidSpec (Stalled).
 //
 // RBAC: cteplugins get/list/watch, cteplugins/status update, netskopetenants get/list/watch,
 // secrets get/list/watch, events create.

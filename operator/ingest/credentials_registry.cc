@@ -35,15 +35,15 @@ Status StaticCredentialsRegistry::Put(ApiSourceCredentials c) {
   if (underlying_) {
     auto below = underlying_->FindByClientId(c.client_id);
     if (below && below->plugin != c.plugin) {
-      return InvalidArgumentError("credentials of " + c.plugin.Key() +
-                                  ": the client_id is already used by " + below->plugin.Key());
+      return AlreadyExistsError("credentials of " + c.plugin.Key() +
+                                ": the client_id is already used by " + below->plugin.Key());
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_client_id_.find(c.client_id);
   if (it != by_client_id_.end() && it->second.plugin != c.plugin) {
-    return InvalidArgumentError("credentials of " + c.plugin.Key() +
-                                ": the client_id is already used by " + it->second.plugin.Key());
+    return AlreadyExistsError("credentials of " + c.plugin.Key() +
+                              ": the client_id is already used by " + it->second.plugin.Key());
   }
   c.version = CredentialsVersion(c);
   for (auto i = by_client_id_.begin(); i != by_client_id_.end();) {

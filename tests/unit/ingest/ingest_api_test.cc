@@ -408,7 +408,7 @@ TEST(LayeredCredentialsTest, RemovingAPluginKeepsTheUnderlyingEntries) {
 
   // A client_id names one plugin across both layers; the same plugin may add its own.
   Status taken = cluster.Put(Creds(kFeedB, "client-a", "other-secret-01"));
-  EXPECT_EQ(taken.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
   EXPECT_NE(taken.message().find("already used by team-a/feed"), std::string::npos);
   // A CTEPlugin of the file entry's name replaces it while it has credentials here.
   EXPECT_TRUE(cluster.Put(Creds(kFeedA, "client-a2", "secret-a2-0123")).ok());
