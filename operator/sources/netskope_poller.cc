@@ -43,6 +43,19 @@ std::string PollerCheckpointKey(const store::SourceRef& plugin, const std::strin
          std::string(netskope::AlertTypeName(type));
 }
 
+namespace {
+
+// Before checkpoint keys named the tenant host (a store written by an older release), and the
+// mark that says such progress has been taken over.
+std::string LegacyCheckpointKey(const store::SourceRef& plugin, AlertType type) {
+  return "netskope-poller/" + plugin.Key() + "/" + std::string(netskope::AlertTypeName(type));
+}
+std::string LegacyTakenOverKey(const store::SourceRef& plugin, AlertType type) {
+  return LegacyCheckpointKey(plugin, type) + "/taken-over";
+}
+
+}  // namespace
+
 std::string PollerIndexName(const store::SourceRef& plugin, AlertType type, bool historical) {
   std::string name =
       netskope::IteratorIndexName("cte_" + plugin.namespace_name + "_" + plugin.name, type);
@@ -169,27 +182,36 @@ StatusOr<AlertConsumer::Checkpoint> AlertConsumer::LoadCheckpoint() {
   if (!stored.ok()) return stored.status();
   if (stored->has_value()) return Checkpoint::FromJson(**stored);
   // Progress from before keys named the tenant host belongs to the tenant the plugin polls now
-  // (the only one it had): moved here once, and the old key emptied, so a later move to another
-  // tenant does not pick it up again.
-  const std::string legacy =
-      "netskope-poller/" + spec_.plugin.Key() + "/" + std::string(netskope::AlertTypeName(type_));
-  auto old = store_.GetCheckpoint(legacy);
+  // (the only one it had): taken over once, and marked so, so a later move to another tenant
+  // does not pick it up again. The old key stays as it was, for a rollback to the old release.
+  const std::string taken_over = LegacyTakenOverKey(spec_.plugin, type_);
+  auto marked = store_.GetCheckpoint(taken_over);
+  if (!marked.ok()) return marked.status();
+  auto old = store_.GetCheckpoint(LegacyCheckpointKey(spec_.plugin, type_));
   if (!old.ok()) return old.status();
-  if (old->has_value() && !(*old)->empty()) {
+  if (!marked->has_value() && old->has_value()) {
     auto c = Checkpoint::FromJson(**old);
-    if (!c.ok()) return c.status();
-    auto r = store_.Commit(store::WriteBatch()
-                               .Add(store::PutCheckpoint{key, **old})
-                               .Add(store::PutCheckpoint{legacy, ""}));
-    if (!r.ok()) return r.status();
-    log_.Info("alert polling progress moved to its per-tenant key", {{"key", key}});
-    return c;
+    if (c.ok()) {
+      auto r = store_.Commit(store::WriteBatch()
+                                 .Add(store::PutCheckpoint{key, **old})
+                                 .Add(store::PutCheckpoint{taken_over, key}));
+      if (!r.ok()) return r.status();
+      log_.Info("alert polling progress taken over from the key without the tenant",
+                {{"key", key}});
+      return c;
+    }
+    // Unreadable: polling starts afresh below (the mark is written with the new progress).
+    log_.Warn("alert polling progress under the old key is unreadable; starting afresh",
+              {{"error", c.status().message()}});
   }
   // First enable: remember when, so the historical range and the incremental start never move.
   Checkpoint c;
   c.enabled_at = EpochSeconds(clock_.WallNow());
   c.historical.done = spec_.initial_range_days <= 0;
-  auto r = store_.Commit(store::WriteBatch().Add(store::PutCheckpoint{key, c.ToJson()}));
+  store::WriteBatch batch;
+  batch.Add(store::PutCheckpoint{key, c.ToJson()});
+  if (!marked->has_value() && old->has_value()) batch.Add(store::PutCheckpoint{taken_over, key});
+  auto r = store_.Commit(batch);
   if (!r.ok()) return r.status();
   log_.Info("alert polling enabled",
             {{"enabledAt", c.enabled_at}, {"initialRangeDays", spec_.initial_range_days}});
@@ -314,8 +336,10 @@ void NetskopePollers::Ensure(const NetskopePollerSpec& spec) {
   // The old consumers of the plugin stop before the new ones start (both would move the same
   // tenant index). Calls for one plugin come from its reconciles, which never overlap.
   std::vector<std::unique_ptr<AlertConsumer>> old;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    epoch = stop_all_epoch_;
     auto it = entries_.find(spec.plugin.Key());
     if (it != entries_.end()) {
       if (it->second.spec.SameAs(spec)) return;
@@ -324,6 +348,8 @@ void NetskopePollers::Ensure(const NetskopePollerSpec& spec) {
     }
   }
   StopTogether(old);  // outside the lock: Status() of other plugins goes on meanwhile
+  std::lock_guard<std::mutex> lock(mu_);
+  if (epoch != stop_all_epoch_) return;  // StopAll() ran meanwhile: it wins
   Entry entry{spec, {}};
   if (spec.client) {
     if (spec.hashes) {
@@ -336,7 +362,6 @@ void NetskopePollers::Ensure(const NetskopePollerSpec& spec) {
     }
   }
   for (auto& c : entry.consumers) c->Start();
-  std::lock_guard<std::mutex> lock(mu_);
   entries_.insert_or_assign(spec.plugin.Key(), std::move(entry));
 }
 
@@ -365,6 +390,7 @@ void NetskopePollers::StopAll() {
   std::vector<std::unique_ptr<AlertConsumer>> old;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    ++stop_all_epoch_;
     for (auto& [key, entry] : entries_) {
       for (auto& c : entry.consumers) old.push_back(std::move(c));
     }

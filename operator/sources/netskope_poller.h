@@ -150,6 +150,9 @@ class NetskopePollers : public AlertPollers {
   Logger log_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;  // by plugin key
+  // Counts StopAll() calls: an Ensure() that was restarting a plugin when StopAll() ran (between
+  // taking the old consumers out and putting the new ones in) does not start the new ones.
+  uint64_t stop_all_epoch_ = 0;
 };
 
 }  // namespace cte::sources

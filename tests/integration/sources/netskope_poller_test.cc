@@ -352,7 +352,8 @@ TEST_F(PollerTest, APluginMovedToAnotherTenantPullsThatTenantsHistory) {
 }
 
 // A store written before checkpoint keys named the tenant host: the old progress is taken over
-// (no second historical pull), once; the old key is emptied so a later tenant move starts afresh.
+// (no second historical pull), once; a mark keeps a later tenant move from taking it again, and
+// the old key stays as it was for a rollback.
 TEST_F(PollerTest, ProgressUnderTheOldKeyIsTakenOverOnce) {
   const std::string legacy = "netskope-poller/" + kPlugin.Key() + "/malware";
   const std::string progress =
@@ -380,7 +381,28 @@ TEST_F(PollerTest, ProgressUnderTheOldKeyIsTakenOverOnce) {
       PollerCheckpointKey(kPlugin, "acme.goskope.com", netskope::AlertType::kMalware));
   ASSERT_TRUE(moved.ok() && moved->has_value());
   EXPECT_EQ(json::parse(**moved)["enabledAt"], now_);
-  EXPECT_EQ(store_->GetCheckpoint(legacy)->value_or("gone"), "");
+  EXPECT_EQ(store_->GetCheckpoint(legacy)->value_or("gone"), progress) << "kept for a rollback";
+
+  // Moved to another tenant later: a first enable there (history included), not the old mark.
+  pollers_.reset();
+  StartTenant(/*page_size=*/50, /*wait_seconds=*/10);
+  SeedPair(3, -kDay);
+  NetskopePollerSpec on_beta = Spec(/*hashes=*/true, /*urls=*/false);
+  on_beta.tenant_name = "beta.goskope.com";
+  Start(on_beta);
+  // Alert 3 is a day old: only a historical pull brings it (the old progress says history done).
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) == 2; }));
+}
+
+// Progress under the old key that cannot be read does not block polling: it starts afresh
+// (the day-old alert comes with the historical pull of a first enable).
+TEST_F(PollerTest, UnreadableProgressUnderTheOldKeyStartsAfresh) {
+  const std::string legacy = "netskope-poller/" + kPlugin.Key() + "/malware";
+  ASSERT_TRUE(
+      store_->Commit(store::WriteBatch().Add(store::PutCheckpoint{legacy, "{broken"})).ok());
+  SeedPair(1, -kDay);
+  Start(Spec(/*hashes=*/true, /*urls=*/false));
+  ASSERT_TRUE(DriveUntil([&] { return Count(IndicatorType::kMd5) == 1; }));
 }
 
 TEST_F(PollerTest, TenantErrorsAreRetriedAndReported) {
@@ -490,6 +512,35 @@ TEST_F(PollerTest, StopDoesNotWaitOutAPausedRateLimit) {
   stopper.join();
   EXPECT_TRUE(prompt) << "Stop waited for the limiter's pause";
   EXPECT_EQ(sim_->RequestLog()["requests"].size(), 0u);
+}
+
+// Leadership ends (StopAll) while a reconcile is restarting a plugin's polling and still waiting
+// for the old consumer, whose request the tenant holds: the restart must not start new consumers
+// after StopAll has returned.
+TEST_F(PollerTest, StopAllWinsOverARestartUnderWay) {
+  tenantsim::Fault fault;
+  fault.path = "/api/v2/events/dataexport/alerts/malware";
+  fault.kind = tenantsim::Fault::Kind::kLatency;
+  fault.latency = hours(1);  // on the simulated clock: held until the test moves it
+  fault.count = 1;
+  sim_->AddFault(fault);
+  Start(Spec(/*hashes=*/true, /*urls=*/false));
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  // The only wait on the clock before the consumer's first answer is the tenant holding it.
+  while (clock_.waiters() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(clock_.waiters(), 1);
+  std::thread restart([&] { pollers_->Ensure(Spec(/*hashes=*/true, /*urls=*/false, 3)); });
+  // The restart has taken the old consumers out and waits for them.
+  while (!pollers_->Status(kPlugin).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(pollers_->Status(kPlugin).empty());
+  pollers_->StopAll();
+  clock_.Advance(hours(1));  // the tenant answers; the old consumer sees it must stop
+  restart.join();
+  EXPECT_TRUE(pollers_->Status(kPlugin).empty()) << "a consumer started after StopAll";
 }
 
 TEST_F(PollerTest, EnsureWithTheSameSpecKeepsTheConsumersAndAChangedOneRestartsThem) {
